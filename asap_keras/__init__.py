@@ -1,0 +1,3 @@
+"""asap-keras: ASAP differentiable architecture search for Keras 3 / TensorFlow."""
+
+__version__ = "0.1.0"

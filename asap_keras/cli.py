@@ -1,0 +1,85 @@
+"""The `asap-keras` command line: parses arguments and dispatches to a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from asap_keras.errors import AsapError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asap-keras", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    search = sub.add_parser("search", help="run an ASAP architecture search")
+    search.add_argument("config", nargs="?", help="TOML config (not needed with --resume)")
+    search.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config key, e.g. "
+                        "search.anneal.beta=0.9 (repeatable)")
+    search.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue an interrupted search from its newest checkpoint")
+    search.add_argument("--strategy", choices=("default", "mirrored"),
+                        help="tf.distribute strategy (overrides runtime.strategy)")
+    search.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
+                        help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
+    derive = sub.add_parser("derive", help="derive the genotype from a run's checkpoint")
+    derive.add_argument("run_dir")
+    derive.add_argument("--checkpoint", help="a checkpoint file (default: the newest)")
+    derive.add_argument("--out", help="also write the genotype JSON here")
+    return parser
+
+
+def _search(args) -> int:
+    from asap_keras import config as config_lib
+
+    if args.resume is None and args.config is None:
+        raise AsapError("search needs a CONFIG file, or --resume RUN_DIR")
+    if args.resume is not None and (args.config or args.overrides or args.strategy):
+        raise AsapError("--resume continues a run with its own resolved config; drop CONFIG, "
+                        f"--set and --strategy. Received: config={args.config!r}, "
+                        f"overrides={args.overrides}")
+    cfg = None
+    if args.resume is None:
+        overrides = list(args.overrides)
+        if args.strategy:
+            overrides.append(f'runtime.strategy="{args.strategy}"')
+        cfg = config_lib.load_config(args.config, overrides)
+    from asap_keras.search.runner import run_search
+
+    run_path, genotype = run_search(cfg, resume=args.resume, verbose=args.verbose)
+    print(f"run directory: {run_path}")
+    print(genotype.to_json())
+    return 0
+
+
+def _derive(args) -> int:
+    from asap_keras.derive import derive_run
+    from asap_keras.run_dir import atomic_write_text
+
+    genotype, path = derive_run(args.run_dir, args.checkpoint)
+    if args.out:
+        atomic_write_text(args.out, genotype.to_json() + "\n")
+    print(f"checkpoint: {path}", file=sys.stderr)
+    print(genotype.to_json())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; bad input prints one line and returns exit code 2."""
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        if args.command == "search":
+            return _search(args)
+        return _derive(args)
+    except AsapError as err:
+        print(f"asap-keras: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asap-keras: interrupted; resume with --resume RUN_DIR", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The search's data: weight, architecture and validation splits as epoch-seeded tf.data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from asap_keras.data.sources import ImageSet
+from asap_keras.errors import DataError
+
+
+@dataclass(frozen=True)
+class SplitIndices:
+    """Disjoint example indices of the three splits."""
+
+    weight: np.ndarray
+    arch: np.ndarray
+    val: np.ndarray
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> SplitIndices:
+    """Seeded split: `val_fraction` held out, the rest halved into weight and arch parts.
+
+    With `val_fraction == 0` the architecture half doubles as the validation set (as DARTS
+    reports its search accuracy).
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction))
+    val, rest = order[:n_val], order[n_val:]
+    half = len(rest) // 2
+    weight, arch = np.sort(rest[:half]), np.sort(rest[half:])
+    return SplitIndices(weight, arch, np.sort(val) if n_val else arch)
+
+
+def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of uint8 images, on the [0, 1] scale."""
+    x = images.astype(np.float64) / 255.0
+    mean = x.mean(axis=(0, 1, 2))
+    std = np.maximum(x.std(axis=(0, 1, 2)), 1e-3)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+class SearchData:
+    """Builds the zipped (weight batch, arch batch) stream and the validation stream.
+
+    The order of epoch `e` depends only on `(seed, e)`, so a search resumed at epoch `e`
+    sees the same batches as an uninterrupted one.
+
+    Args:
+        data: the images.
+        batch_size: global batch size of each phase.
+        val_fraction: held-out fraction (0: validate on the architecture half).
+        seed: split and shuffle seed.
+        augment: random crop (pad 1/8) and horizontal flip on both training halves.
+
+    Raises:
+        DataError: fewer than one batch in a split.
+    """
+
+    def __init__(self, data: ImageSet, batch_size: int, val_fraction: float, seed: int,
+                 augment: bool = False):
+        self.data = data
+        self.batch_size = batch_size
+        self.seed = seed
+        self.augment = augment
+        self.splits = split_indices(len(data.labels), val_fraction, seed)
+        smallest = min(len(self.splits.weight), len(self.splits.arch))
+        if smallest < batch_size:
+            raise DataError(f"each search half needs at least one batch: {smallest} examples "
+                            f"per half. Received: data.batch_size={batch_size}")
+        self.steps_per_epoch = smallest // batch_size
+        self.mean, self.std = channel_stats(data.images[self.splits.weight])
+
+    @property
+    def image_shape(self):
+        return self.data.image_shape
+
+    @property
+    def num_classes(self):
+        return self.data.num_classes
+
+    def _normalize(self, image):
+        return (tf.cast(image, tf.float32) / 255.0 - self.mean) / self.std
+
+    def _augment(self, image, seed):
+        h, w, _ = self.image_shape
+        pad = max(1, h // 8)
+        image = tf.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+        image = tf.image.stateless_random_crop(image, self.image_shape, seed=seed)
+        return tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+
+    def _half(self, indices, epoch, salt):
+        images = tf.constant(self.data.images[indices])
+        labels = tf.constant(self.data.labels[indices])
+        seed = tf.stack([tf.constant(self.seed * 1_000_003 + salt, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(len(indices)), seed=seed)
+        order = order[: self.steps_per_epoch * self.batch_size]
+
+        def load(i):
+            image = self._normalize(tf.gather(images, i))
+            if self.augment:
+                image = self._augment(image, tf.stack([epoch * 7919 + salt, tf.cast(i, tf.int64)]))
+            return image, tf.gather(labels, i)
+
+        return (tf.data.Dataset.from_tensor_slices(order)
+                .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .batch(self.batch_size, drop_remainder=True))
+
+    def train_dataset(self, start_epoch: int, epochs: int) -> tf.data.Dataset:
+        """`((x_w, y_w), (x_a, y_a))` batches for epochs `start_epoch .. epochs - 1`."""
+
+        def epoch_stream(epoch):
+            return tf.data.Dataset.zip((self._half(self.splits.weight, epoch, 1),
+                                        self._half(self.splits.arch, epoch, 2)))
+
+        return (tf.data.Dataset.range(start_epoch, epochs)
+                .flat_map(epoch_stream)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def val_dataset(self) -> tf.data.Dataset:
+        """Validation batches in a fixed order, without augmentation."""
+        images = self.data.images[self.splits.val]
+        labels = self.data.labels[self.splits.val]
+        return (tf.data.Dataset.from_tensor_slices((images, labels))
+                .map(lambda x, y: (self._normalize(x), y))
+                .batch(self.batch_size)
+                .prefetch(tf.data.AUTOTUNE))

@@ -1,0 +1,156 @@
+"""Image sources: the embedded digits set, tensorflow-datasets names, image folders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asap_keras.errors import DataError
+
+TFDS_NAMES = ("cifar10", "cifar100", "svhn_cropped", "fashion_mnist", "mnist")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images in memory: uint8 `(N, H, W, C)` with integer labels and class names."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.images.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def load_digits() -> ImageSet:
+    """scikit-learn's 8x8 handwritten digits (1,797 images), shipped inside the package."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    return ImageSet(images, bunch.target.astype(np.int64),
+                    tuple(str(n) for n in bunch.target_names))
+
+
+def load_tfds(name: str, data_dir: str = "", split: str = "train") -> ImageSet:
+    """A tensorflow-datasets image dataset, read only from what is already on disk.
+
+    Raises:
+        DataError: the dataset is not prepared under `data_dir` (nothing is downloaded).
+    """
+    import tensorflow_datasets as tfds
+
+    kwargs = {"data_dir": data_dir} if data_dir else {}
+    try:
+        ds, info = tfds.load(name, split=split, as_supervised=True, with_info=True,
+                             download=False, **kwargs)
+    except Exception as err:  # tfds raises assorted types for a missing dataset
+        where = data_dir or "the default tensorflow_datasets directory"
+        raise DataError(
+            f"tensorflow-datasets dataset {name!r} (split {split!r}) is not available "
+            f"offline in {where}; prepare it first (e.g. `tfds build {name}`) or set "
+            f"data.data_dir. Received: data.name={name!r} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''})") from None
+    images, labels = [], []
+    for x, y in tfds.as_numpy(ds.batch(1024)):
+        images.append(x)
+        labels.append(y)
+    if not images:
+        raise DataError(f"tensorflow-datasets dataset {name!r} split {split!r} is empty")
+    label_feature = info.features["label"]
+    names = tuple(label_feature.names) if hasattr(label_feature, "names") else tuple(
+        str(i) for i in range(label_feature.num_classes))
+    return ImageSet(np.concatenate(images).astype(np.uint8),
+                    np.concatenate(labels).astype(np.int64), names)
+
+
+def _folder_files(root: Path) -> tuple[list[str], list[int], tuple[str, ...]]:
+    if not root.is_dir():
+        raise DataError(f"image folder not found. Received: data.root={str(root)!r}")
+    classes = tuple(sorted(p.name for p in root.iterdir() if p.is_dir()))
+    if not classes:
+        raise DataError(f"image folder has no class sub-folders (root/<class>/*.jpg). "
+                        f"Received: data.root={str(root)!r}")
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        for path in sorted((root / name).iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(str(path))
+                labels.append(label)
+    if not files:
+        raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under the class folders. "
+                        f"Received: data.root={str(root)!r}")
+    return files, labels, classes
+
+
+def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
+    """Images laid out as `root/<class>/<file>`; class names are the folder names, sorted.
+
+    Args:
+        root: the folder.
+        image_size: resize to this square size; 0 keeps the size of the first image (all
+            images must then share it).
+        limit: read at most this many images, sampled with `seed` across classes.
+        seed: the sampling seed.
+
+    Raises:
+        DataError: missing folder, no images, an unreadable image, or mixed sizes.
+    """
+    import tensorflow as tf
+
+    files, labels, classes = _folder_files(Path(root))
+    if limit and limit < len(files):
+        keep = np.sort(np.random.default_rng(seed).permutation(len(files))[:limit])
+        files = [files[i] for i in keep]
+        labels = [labels[i] for i in keep]
+    first = tf.io.decode_image(tf.io.read_file(files[0]), expand_animations=False)
+    channels = int(first.shape[-1])
+    size = (image_size, image_size) if image_size else tuple(first.shape[:2])
+
+    def decode(path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
+                                   expand_animations=False)
+        if image_size:
+            image = tf.cast(tf.image.resize(image, size, antialias=True), tf.uint8)
+        return tf.ensure_shape(image, (*size, channels))
+
+    ds = tf.data.Dataset.from_tensor_slices(files).map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    try:
+        images = np.concatenate(list(ds.batch(2048).as_numpy_iterator()))
+    except tf.errors.OpError as err:
+        raise DataError(f"cannot read the images under {root!r} (set data.image_size if "
+                        f"they differ in size): {err.message.splitlines()[0]}") from None
+    return ImageSet(images.astype(np.uint8), np.asarray(labels, np.int64), classes)
+
+
+def load_images(source: str, name: str = "", root: str = "", data_dir: str = "",
+                image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
+    """Loads the images a `[data]` section names (see `DataConfig`)."""
+    if source == "digits":
+        data = load_digits()
+    elif source == "tfds":
+        data = load_tfds(name, data_dir)
+    elif source == "folder":
+        return load_folder(root, image_size, limit, seed)
+    else:
+        raise DataError(f"data.source must be 'digits', 'tfds' or 'folder'. "
+                        f"Received: source={source!r}")
+    if limit and limit < len(data.labels):
+        keep = np.sort(np.random.default_rng(seed).permutation(len(data.labels))[:limit])
+        data = ImageSet(data.images[keep], data.labels[keep], data.class_names)
+    if image_size and data.image_shape[:2] != (image_size, image_size):
+        import tensorflow as tf
+
+        resized = tf.image.resize(data.images, (image_size, image_size), antialias=True)
+        data = ImageSet(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8),
+                        data.labels, data.class_names)
+    return data

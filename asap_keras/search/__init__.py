@@ -1,0 +1,1 @@
+"""The search: schedules, the two-phase SearchModel, callbacks and the runner."""

@@ -1,0 +1,1 @@
+"""The DARTS cell search space: candidate ops, relaxation, cells and genotypes."""

@@ -1,0 +1,59 @@
+"""MixedOp: an edge's weighted sum of its alive candidate ops, sum_o Phi_o * o(x) (Eq. 2)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from asap_keras.space.ops import make_op
+from asap_keras.space.primitives import NONE
+
+
+@keras.saving.register_keras_serializable(package="asap_keras")
+class MixedOp(keras.layers.Layer):
+    """All candidate ops of one edge; only the alive ones are called.
+
+    `alive` (a tuple of op indices) is set by the network from the mask Variable before a
+    train function is traced, so a pruned op is absent from the traced graph.
+
+    Args:
+        channels: channels of the edge.
+        stride: 1, or 2 for edges leaving a reduction cell's inputs.
+        op_names: candidate op names.
+    """
+
+    def __init__(self, channels, stride, op_names, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.stride = stride
+        self.op_names = tuple(op_names)
+        self.ops = [make_op(n, channels, stride, layer_name=n) for n in self.op_names]
+        self.alive = tuple(range(len(self.op_names)))
+        self.built = True
+
+    def call(self, x, weights=None, training=False):
+        """Sums the alive ops weighted by `weights` (one entry per alive op, in order).
+
+        With a single alive op its weight is exactly 1, so the op's output is returned as is.
+        `none` adds zeros, so it is skipped in the sum (its weight still normalises Phi).
+        """
+        if len(self.alive) == 1:
+            return self.ops[self.alive[0]](x, training=training)
+        out = None
+        weights = tf.unstack(weights)
+        for k, index in enumerate(self.alive):
+            if self.op_names[index] == NONE:
+                continue
+            term = weights[k] * self.ops[index](x, training=training)
+            out = term if out is None else out + term
+        if out is None:  # only `none` ops alive
+            return self.ops[self.alive[0]](x, training=training)
+        return out
+
+    def live_trainable_weights(self):
+        """Trainable weights of the alive ops only: the weight step's list for this edge."""
+        return [w for i in self.alive for w in self.ops[i].trainable_weights]
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "stride": self.stride,
+                "op_names": list(self.op_names)}

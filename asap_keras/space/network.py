@@ -1,0 +1,126 @@
+"""The search supernet: stem, stacked search cells sharing alphas per cell type, head."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from asap_keras.space.arch_params import CELL_TYPES, ArchParams
+from asap_keras.space.cell import SearchCell
+from asap_keras.space.ops import Stem
+from asap_keras.space.primitives import edge_count
+
+
+def reduction_positions(cells):
+    """Indices of the reduction cells: at 1/3 and 2/3 of the stack, as in DARTS."""
+    return sorted({cells // 3, (2 * cells) // 3})
+
+
+@keras.saving.register_keras_serializable(package="asap_keras")
+class SearchNetwork(keras.layers.Layer):
+    """The ASAP/DARTS supernet over one op set.
+
+    The Python-level structure (which ops each MixedOp calls) is derived from the mask
+    Variables by `sync_alive()`; tracing reads it, so a rebuilt step omits pruned ops.
+
+    Args:
+        num_classes: output classes.
+        in_channels: image channels.
+        op_names: candidate ops of every edge.
+        channels: initial channels C (doubled at each reduction).
+        cells: number of cells.
+        nodes: intermediate nodes per cell.
+        stem_multiplier: the stem outputs `stem_multiplier * C` channels.
+        temperature: the initial temperature T0.
+    """
+
+    def __init__(self, num_classes, in_channels, op_names, channels=16, cells=8, nodes=4,
+                 stem_multiplier=3, temperature=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.op_names = tuple(op_names)
+        self.channels = channels
+        self.num_cells = cells
+        self.nodes = nodes
+        self.stem_multiplier = stem_multiplier
+        self.initial_temperature = temperature
+        c_curr = stem_multiplier * channels
+        self.stem = Stem(c_curr, in_channels=in_channels, name="stem")
+        c_pp, c_p, c_curr = c_curr, c_curr, channels
+        reductions = reduction_positions(cells)
+        self.cells = []
+        reduction_prev = False
+        for i in range(cells):
+            reduction = i in reductions
+            if reduction:
+                c_curr *= 2
+            cell = SearchCell(c_curr, c_pp, c_p, reduction, reduction_prev, self.op_names,
+                              nodes, name=f"cell_{i}")
+            self.cells.append(cell)
+            reduction_prev = reduction
+            c_pp, c_p = c_p, nodes * c_curr
+        self.classifier = keras.layers.Dense(num_classes, name="classifier")
+        self.classifier.build((None, c_p))
+        self.arch = ArchParams(edge_count(nodes), len(self.op_names), temperature, name="arch")
+        self.built = True
+        self.sync_alive()
+
+    @property
+    def cell_types(self):
+        """The cell types present in this stack (a 2-cell stack has no normal cell)."""
+        return tuple(t for t in CELL_TYPES if any(c.cell_type == t for c in self.cells))
+
+    def sync_alive(self):
+        """Copies the alive masks into each MixedOp; returns True if the structure changed."""
+        changed = False
+        alive = {t: self.arch.alive_indices(t) for t in CELL_TYPES}
+        for cell in self.cells:
+            for edge, indices in zip(cell.edges, alive[cell.cell_type]):
+                if edge.alive != indices:
+                    edge.alive = indices
+                    changed = True
+        return changed
+
+    def live_op_count(self):
+        """Alive candidate ops over the edges of all cells (the work one step does)."""
+        return sum(len(edge.alive) for cell in self.cells for edge in cell.edges)
+
+    def edge_weights(self, cell_type):
+        """Per edge, Phi over its alive ops (Eq. 3), or None where one op is left."""
+        alpha = self.arch.alphas[cell_type].value
+        temperature = self.arch.temperature.value
+        reference = next(c for c in self.cells if c.cell_type == cell_type)
+        weights = []
+        for e, edge in enumerate(reference.edges):
+            if len(edge.alive) == 1:
+                weights.append(None)
+            else:
+                weights.append(tf.nn.softmax(tf.gather(alpha[e], edge.alive) / temperature))
+        return weights
+
+    def call(self, x, training=False):
+        weights = {t: self.edge_weights(t) for t in self.cell_types}
+        s0 = s1 = self.stem(x, training=training)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, weights[cell.cell_type], training=training)
+        return self.classifier(tf.reduce_mean(s1, axis=(1, 2)))
+
+    def weight_variables(self):
+        """Every trainable network weight (not alpha), alive or not: for optimizer building."""
+        arch = {id(v) for v in self.arch.trainable_weights}
+        return [v for v in self.trainable_weights if id(v) not in arch]
+
+    def live_weight_variables(self):
+        """Trainable weights the current structure uses: the weight step's variable list."""
+        weights = list(self.stem.trainable_weights)
+        for cell in self.cells:
+            weights += cell.live_trainable_weights()
+        return weights + list(self.classifier.trainable_weights)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "in_channels": self.in_channels, "op_names": list(self.op_names),
+                "channels": self.channels, "cells": self.num_cells, "nodes": self.nodes,
+                "stem_multiplier": self.stem_multiplier,
+                "temperature": self.initial_temperature}

@@ -1,0 +1,45 @@
+"""Candidate operation names of the DARTS cell space and the two standard op sets."""
+
+from __future__ import annotations
+
+from asap_keras.errors import ConfigError
+
+NONE = "none"
+SKIP = "skip_connect"
+
+# The paper's 7 candidates (ASAP Sec. 4.1 drops the DARTS `none` op).
+ASAP_OPS = (
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    SKIP,
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+# The DARTS 8 (Liu et al., 2019): the same with `none` (the zero op) first.
+DARTS_OPS = (NONE, *ASAP_OPS)
+
+OP_SETS = {"asap": ASAP_OPS, "darts": DARTS_OPS}
+ALL_OPS = frozenset(DARTS_OPS)
+
+
+def op_set(name: str) -> tuple[str, ...]:
+    """The candidate op names of a named set.
+
+    Raises:
+        ConfigError: `name` is not a known set.
+    """
+    if name not in OP_SETS:
+        raise ConfigError(f"space.ops must be one of {sorted(OP_SETS)}. Received: ops={name!r}")
+    return OP_SETS[name]
+
+
+def edge_count(nodes: int) -> int:
+    """Edges of a cell with 2 inputs and `nodes` intermediate nodes (14 for 4 nodes)."""
+    return sum(2 + i for i in range(nodes))
+
+
+def edge_endpoints(nodes: int) -> list[tuple[int, int]]:
+    """`(source, target)` of each edge, in edge order; inputs are 0, 1, node i is i + 2."""
+    return [(src, node + 2) for node in range(nodes) for src in range(2 + node)]

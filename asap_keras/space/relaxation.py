@@ -1,0 +1,68 @@
+"""The continuous relaxation Phi = softmax(alpha / T) over an edge's alive ops (Eq. 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asap_keras.errors import ConfigError
+
+
+def op_weights(alpha, temperature, alive=None):
+    """Phi of every op: softmax(alpha / T) over the alive ops of each edge, 0 for pruned ones.
+
+    ASAP Eq. 3. The last axis holds the candidate ops of one edge; leading axes are edges.
+
+    Args:
+        alpha: architecture parameters, shape `(..., ops)`.
+        temperature: T > 0.
+        alive: 0/1 (or bool) mask of the same shape; all ops alive if omitted. Each edge must
+            keep at least one alive op.
+
+    Returns:
+        Float64 array of alpha's shape; each edge's alive weights sum to 1.
+
+    Raises:
+        ConfigError: T <= 0, shapes differ, or an edge has no alive op.
+
+    Example:
+    >>> op_weights([[0.0, 0.0, 0.0]], 1.0, [[1, 1, 0]])
+    array([[0.5, 0.5, 0. ]])
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0. Received: temperature={temperature!r}")
+    alive = np.ones(alpha.shape, bool) if alive is None else np.asarray(alive) > 0.5
+    if alive.shape != alpha.shape:
+        raise ConfigError(f"alive mask shape must match alpha {alpha.shape}. "
+                          f"Received: alive.shape={alive.shape}")
+    if not alive.any(axis=-1).all():
+        raise ConfigError("every edge must keep at least one alive op. Received: an alive "
+                          "mask with an all-zero edge")
+    logits = np.where(alive, alpha / temperature, -np.inf)
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    expo = np.where(alive, np.exp(logits), 0.0)
+    return expo / expo.sum(axis=-1, keepdims=True)
+
+
+def normalized_entropy(phi, candidates=None):
+    """Entropy of each edge's op distribution divided by log(N): 1 uniform, 0 discrete.
+
+    Args:
+        phi: op weights, shape `(..., ops)`.
+        candidates: N, the op count the entropy is normalised by (default: last axis size).
+
+    Returns:
+        Array of the leading shape of `phi`.
+    """
+    phi = np.asarray(phi, dtype=np.float64)
+    n = phi.shape[-1] if candidates is None else candidates
+    if n <= 1:
+        return np.zeros(phi.shape[:-1])
+    logs = np.log(np.where(phi > 0, phi, 1.0))
+    return -(phi * logs).sum(axis=-1) / np.log(n)
+
+
+def sparsity(alive):
+    """Fraction of pruned ops over all edges: 0 for the full supernet."""
+    alive = np.asarray(alive) > 0.5
+    return float(1.0 - alive.sum() / alive.size) if alive.size else 0.0
