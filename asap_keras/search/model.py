@@ -110,14 +110,15 @@ class SearchModel(keras.Model):
 
     def train_step(self, data):
         (x_weight, y_weight), (x_arch, y_arch) = data
-        if self.arch_phase:
+        if self.arch_phase and self.network.undecided_cell_types():
             self._architecture_step(x_arch, y_arch)
         self._weight_step(x_weight, y_weight)
         return {m.name: m.result() for m in self.metrics}
 
     def _architecture_step(self, x, y):
         """Phase 1: first-order update of alpha on an architecture batch (ASAP Alg. 1)."""
-        variables = [self.network.arch.alphas[t] for t in self.network.cell_types]
+        # A cell type whose edges are all down to one op has no gradient left to follow.
+        variables = [self.network.arch.alphas[t] for t in self.network.undecided_cell_types()]
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = _cross_entropy(y, logits)

@@ -28,11 +28,16 @@ class FusedMomentumSGD(keras.optimizers.SGD):
             raise ValueError(f"momentum must be in (0, 1). Received: momentum={momentum}")
         super().__init__(learning_rate=learning_rate, momentum=momentum, **kwargs)
 
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        # One momentum constant per apply, not one per variable.
+        self._momentum_tensor = tf.constant(self.momentum, tf.float32)
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+
     def update_step(self, gradient, variable, learning_rate):
         m = self.momentums[self._get_variable_index(variable)]
         handle = variable.handle if hasattr(variable, "handle") else variable.value.handle
         tf.raw_ops.ResourceApplyKerasMomentum(
             var=handle, accum=m.value.handle,
             lr=tf.cast(learning_rate, variable.dtype), grad=gradient,
-            momentum=tf.cast(self.momentum, variable.dtype), use_locking=False,
+            momentum=tf.cast(self._momentum_tensor, variable.dtype), use_locking=False,
             use_nesterov=False)

@@ -83,13 +83,14 @@ def _resume_point(run_path: Path, signature: dict):
 
 
 def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None = None,
-               verbose: int = 0):
+               verbose: int = 0, extra_callbacks=()):
     """Runs (or resumes) an ASAP search and writes `genotype.json`.
 
     Args:
         cfg: the configuration (ignored when resuming: the run's resolved config is used).
         resume: a run directory to continue from its newest checkpoint.
         verbose: Keras progress output (0 silent, 1 bar, 2 one line per epoch).
+        extra_callbacks: more Keras callbacks, run after the search's own.
 
     Returns:
         `(run_path, genotype)`.
@@ -140,6 +141,7 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         SearchCheckpoint(run_path / run_dir_lib.CHECKPOINT_DIR, signature, log),
         EventRecorder(log, schedule, cfg.search.log_every_steps,
                       str(run_path / run_dir_lib.TENSORBOARD_DIR)),
+        *extra_callbacks,
     ]
     status, reason, epoch = "failed", "", start_epoch
     started = time.time()

@@ -71,6 +71,12 @@ class SearchNetwork(keras.layers.Layer):
         """The cell types present in this stack (a 2-cell stack has no normal cell)."""
         return tuple(t for t in CELL_TYPES if any(c.cell_type == t for c in self.cells))
 
+    def undecided_cell_types(self):
+        """Cell types with an edge that still has a choice (their alphas get gradients)."""
+        return tuple(t for t in self.cell_types
+                     if any(len(edge.alive) > 1 for c in self.cells if c.cell_type == t
+                            for edge in c.edges))
+
     def sync_alive(self):
         """Copies the alive masks into each MixedOp; returns True if the structure changed."""
         changed = False

@@ -1,0 +1,141 @@
+"""Search speed on real CIFAR-10 images: trace cost and step time as ops are pruned.
+
+Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
+
+    python benchmarks/search_speed.py [--data ../shared/data/cifar10-train-jpeg.tar.gz]
+        [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--images 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def extract(tarball: Path, into: Path) -> Path:
+    """Extracts the CIFAR-10 JPEG tarball once (into a git-ignored folder)."""
+    root = into / "train"
+    if not root.is_dir():
+        into.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["tar", "-xzf", str(tarball), "-C", str(into)], check=True)
+    return root
+
+
+def timed_steps(model, dataset, steps):
+    """Seconds of the first step (trace + run) and the mean of the next `steps`."""
+    import keras
+
+    times = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[Clock()],
+              shuffle=False)
+    return times[0], sum(times[1:]) / len(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=str(HERE.parent.parent / "shared/data/"
+                                              "cifar10-train-jpeg.tar.gz"))
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--cells", type=int, default=8)
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--out", default=str(HERE / "results" / "search_speed.json"))
+    args = parser.parse_args()
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from asap_keras.config import config_from_dict
+    from asap_keras.data.search_split import SearchData
+    from asap_keras.data.sources import load_folder
+    from asap_keras.search.model import SearchModel
+    from asap_keras.search.optimizers import FusedMomentumSGD
+    from asap_keras.search.runner import build_model, configure_runtime
+    from asap_keras.space.mixed_op import MixedOp
+
+    configure_runtime(0, deterministic=False)
+    root = extract(Path(args.data), HERE / "data" / "cifar10")
+    images = load_folder(str(root), limit=args.images, seed=0)
+    data = SearchData(images, args.batch, 0.0, seed=0)
+    stream = data.train_dataset(0, 1000)
+    cfg = config_from_dict({"space": {"cells": args.cells, "channels": args.channels},
+                            "data": {"batch_size": args.batch}})
+
+    def fresh_model():
+        return build_model(cfg, data.image_shape, data.num_classes, 100)
+
+    results = {"device": "cpu", "cpus": os.cpu_count(), "tensorflow": tf.__version__,
+               "batch": args.batch, "cells": args.cells, "channels": args.channels,
+               "image_shape": list(data.image_shape), "phases": "arch + weight (first order)",
+               "stages": []}
+    model = fresh_model()
+    arch = model.network.arch
+    arch.arch_enabled.assign(1.0)
+    rng = np.random.default_rng(0)
+    for cell_type in ("normal", "reduce"):
+        arch.alphas[cell_type].assign(rng.normal(size=arch.alphas[cell_type].shape))
+    alpha = {t: arch.alphas[t].numpy() for t in ("normal", "reduce")}
+    for keep in (7, 4, 2, 1):
+        for t in ("normal", "reduce"):
+            order = np.argsort(-alpha[t], axis=1)
+            mask = np.zeros_like(alpha[t], np.float32)
+            np.put_along_axis(mask, order[:, :keep], 1.0, axis=1)
+            arch.masks[t].assign(mask)
+        model.sync_structure(force=True)
+        first, step = timed_steps(model, stream, args.steps)
+        stage = {"ops_per_edge": keep, "live_ops": model.network.live_op_count(),
+                 "first_step_seconds": round(first, 2), "step_seconds": round(step, 3)}
+        results["stages"].append(stage)
+        print(json.dumps(stage), flush=True)
+
+    # The same one-op-per-edge cell, built with only those ops from the start.
+    chosen = {t: np.argmax(alpha[t], axis=1) for t in ("normal", "reduce")}
+    network = fresh_model().network
+    network.arch.arch_enabled.assign(1.0)
+    for cell in network.cells:
+        for e, edge in enumerate(cell.edges):
+            op = edge.op_names[chosen[cell.cell_type][e]]
+            cell.edges[e] = MixedOp(edge.channels, edge.stride, (op,), name=edge.name)
+    model = SearchModel(network)
+    model.compile(weight_optimizer=FusedMomentumSGD(0.025, momentum=0.9),
+                  arch_optimizer=keras.optimizers.Adam(3e-4, beta_1=0.5))
+    model.build_optimizers()
+    model.sync_structure(force=True)
+    first, step = timed_steps(model, stream, args.steps)
+    results["built_discrete"] = {"live_ops": model.network.live_op_count(),
+                                 "first_step_seconds": round(first, 2),
+                                 "step_seconds": round(step, 3)}
+    pruned = results["stages"][-1]["step_seconds"]
+    results["pruned_over_built_step_ratio"] = round(pruned / step, 3)
+    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(results["built_discrete"]), flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

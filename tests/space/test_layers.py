@@ -1,0 +1,106 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from asap_keras.space import ops
+from asap_keras.space.arch_params import ArchParams
+from asap_keras.space.cell import SearchCell
+from asap_keras.space.mixed_op import MixedOp
+from asap_keras.space.network import SearchNetwork, reduction_positions
+from asap_keras.space.primitives import ASAP_OPS, DARTS_OPS
+
+
+def assert_config_round_trip(layer, *call_args):
+    """Every layer: get_config -> from_config gives a layer of equal config and outputs shape."""
+    config = layer.get_config()
+    clone = layer.__class__.from_config(config)
+    assert clone.get_config() == config
+    serialized = keras.saving.serialize_keras_object(layer)
+    assert serialized["module"] is None or "asap_keras" in serialized["registered_name"]
+    assert keras.saving.deserialize_keras_object(serialized).get_config() == config
+    if call_args:
+        a = layer(*call_args)
+        b = clone(*call_args)
+        assert tuple(a.shape) == tuple(b.shape)
+
+
+@pytest.mark.parametrize("name", DARTS_OPS)
+@pytest.mark.parametrize("stride, size", [(1, 8), (2, 8), (2, 7)])
+def test_every_op_shape_and_config(name, stride, size):
+    layer = ops.make_op(name, 4, stride)
+    x = tf.random.normal((2, size, size, 4))
+    y = layer(x, training=True)
+    expected = size if stride == 1 else (size + 1) // 2
+    assert tuple(y.shape) == (2, expected, expected, 4)
+    assert layer.compute_output_shape(x.shape) == (2, expected, expected, 4)
+    assert_config_round_trip(layer, x)
+
+
+def test_other_layers_round_trip():
+    assert_config_round_trip(ops.Stem(6, in_channels=1), tf.zeros((1, 4, 4, 1)))
+    assert_config_round_trip(ops.ReLUConvBN(4, in_channels=6), tf.zeros((1, 4, 4, 6)))
+    assert_config_round_trip(ArchParams(14, 7, 1.3))
+    assert_config_round_trip(MixedOp(4, 1, ASAP_OPS))
+    assert_config_round_trip(SearchCell(4, 6, 6, False, False, ASAP_OPS))
+    assert_config_round_trip(SearchNetwork(3, 1, ASAP_OPS, channels=4, cells=3),
+                             tf.zeros((2, 8, 8, 1)))
+
+
+def test_batchnorm_moving_statistics_update_only_in_training():
+    layer = ops.ReLUConvBN(4, in_channels=4)
+    x = tf.random.normal((8, 5, 5, 4)) * 3 + 2
+    before = layer.bn["mean"].numpy().copy()
+    layer(x, training=False)
+    np.testing.assert_array_equal(layer.bn["mean"].numpy(), before)
+    layer(x, training=True)
+    assert not np.allclose(layer.bn["mean"].numpy(), before)
+
+
+def test_bad_op_arguments_name_the_value():
+    with pytest.raises(ValueError, match="Received: op='conv_9x9'"):
+        ops.make_op("conv_9x9", 4, 1)
+    with pytest.raises(ValueError, match="Received: stride=3"):
+        ops.make_op("sep_conv_3x3", 4, 3)
+
+
+def test_network_structure_and_shared_alphas():
+    net = SearchNetwork(10, 3, ASAP_OPS, channels=4, cells=8)
+    assert reduction_positions(8) == [2, 5]
+    assert [c.reduction for c in net.cells] == [i in (2, 5) for i in range(8)]
+    assert all(len(c.edges) == 14 for c in net.cells)
+    assert net.arch.alphas["normal"].shape == (14, 7)
+    # One alpha per cell type, whatever the number of cells.
+    assert len(net.arch.alpha_variables) == 2
+    y = net(tf.zeros((2, 16, 16, 3)))
+    assert tuple(y.shape) == (2, 10)
+
+
+def test_mixed_op_weights_match_the_relaxation():
+    from asap_keras.space.relaxation import op_weights
+
+    net = SearchNetwork(3, 1, ASAP_OPS, channels=4, cells=3, temperature=0.7)
+    rng = np.random.default_rng(0)
+    net.arch.alphas["normal"].assign(rng.normal(size=(14, 7)).astype("float32"))
+    mask = np.ones((14, 7), np.float32)
+    mask[0, :3] = 0
+    net.arch.masks["normal"].assign(mask)
+    net.sync_alive()
+    weights = net.edge_weights("normal")
+    expected = op_weights(net.arch.alphas["normal"].numpy(), 0.7, mask)
+    np.testing.assert_allclose(weights[0].numpy(), expected[0, 3:], rtol=1e-5)
+    np.testing.assert_allclose(weights[5].numpy(), expected[5], rtol=1e-5)
+
+
+def test_single_alive_op_output_is_that_op():
+    mixed = MixedOp(4, 1, ASAP_OPS)
+    mixed.alive = (3,)
+    x = tf.random.normal((2, 6, 6, 4))
+    np.testing.assert_allclose(mixed(x, None).numpy(), mixed.ops[3](x).numpy(), rtol=1e-6)
+
+
+def test_only_none_alive_gives_zeros():
+    mixed = MixedOp(4, 2, DARTS_OPS)
+    mixed.alive = (0,)
+    y = mixed(tf.ones((1, 6, 6, 4)), None)
+    assert tuple(y.shape) == (1, 3, 3, 4) and not np.any(y.numpy())

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from asap_keras.errors import ConfigError
+from asap_keras.space import relaxation
+
+
+def test_weights_sum_to_one_over_alive_ops_and_dead_ops_are_zero():
+    rng = np.random.default_rng(0)
+    alpha = rng.normal(size=(14, 7))
+    alive = rng.random((14, 7)) > 0.4
+    alive[np.arange(14), rng.integers(0, 7, 14)] = True
+    phi = relaxation.op_weights(alpha, 0.7, alive)
+    np.testing.assert_allclose(phi.sum(axis=1), 1.0)
+    assert (phi[~alive] == 0).all() and (phi[alive] > 0).all()
+
+
+def test_low_temperature_approaches_one_hot():
+    alpha = np.array([[0.1, 0.3, 0.2]])
+    phi = relaxation.op_weights(alpha, 1e-4)
+    assert phi[0, 1] == pytest.approx(1.0) and phi.sum() == pytest.approx(1.0)
+    high = relaxation.op_weights(alpha, 1e4)
+    np.testing.assert_allclose(high, 1 / 3, atol=1e-4)
+
+
+def test_single_alive_op_has_weight_one():
+    phi = relaxation.op_weights([[5.0, -3.0, 1.0]], 0.5, [[0, 1, 0]])
+    np.testing.assert_array_equal(phi, [[0.0, 1.0, 0.0]])
+
+
+def test_bad_inputs():
+    with pytest.raises(ConfigError, match="temperature"):
+        relaxation.op_weights([[0.0]], 0.0)
+    with pytest.raises(ConfigError, match="at least one alive"):
+        relaxation.op_weights([[0.0, 1.0]], 1.0, [[0, 0]])
+    with pytest.raises(ConfigError, match="shape"):
+        relaxation.op_weights([[0.0, 1.0]], 1.0, [[1, 1, 1]])
+
+
+def test_entropy_and_sparsity_bounds():
+    uniform = np.full((3, 7), 1 / 7)
+    np.testing.assert_allclose(relaxation.normalized_entropy(uniform), 1.0)
+    one_hot = np.eye(7)[:3]
+    np.testing.assert_allclose(relaxation.normalized_entropy(one_hot), 0.0)
+    assert relaxation.sparsity(np.ones((14, 7))) == 0.0
+    assert relaxation.sparsity(np.eye(7)) == pytest.approx(6 / 7)

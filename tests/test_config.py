@@ -1,0 +1,62 @@
+import pytest
+
+from asap_keras.config import Config, config_from_dict, dump_config, load_config
+from asap_keras.errors import ConfigError
+
+
+def test_every_shipped_config_loads(configs_dir):
+    for path in sorted(configs_dir.glob("*.toml")):
+        assert isinstance(load_config(path), Config), path
+
+
+def test_paper_defaults():
+    cfg = Config()
+    assert (cfg.search.anneal.t0, cfg.search.anneal.beta) == (1.3, 0.95)
+    assert cfg.search.prune.threshold_factor == 0.4
+    assert cfg.search.epochs == 50
+
+
+def test_unknown_key_names_its_dotted_path():
+    with pytest.raises(ConfigError, match=r"search\.anneal\.betta.*Received: betta=0\.9"):
+        config_from_dict({"search": {"anneal": {"betta": 0.9}}})
+
+
+def test_range_error_echoes_value():
+    with pytest.raises(ConfigError, match=r"search\.anneal\.beta must be in \(0, 1\]\. "
+                                          r"Received: beta=1\.7"):
+        config_from_dict({"search": {"anneal": {"beta": 1.7}}})
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"data": {"batch_size": "64"}}, "data.batch_size"),
+    ({"data": {"augment": 1}}, "data.augment"),
+    ({"space": {"cells": 2.5}}, "space.cells"),
+    ({"search": 3}, "search"),
+])
+def test_wrong_types_are_named(raw, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        config_from_dict(raw)
+
+
+def test_overrides_use_dotted_keys_and_toml_values(tmp_path, configs_dir):
+    cfg = load_config(configs_dir / "smoke.toml",
+                      ["search.anneal.beta=0.9", "data.source=digits", "space.ops='darts'"])
+    assert cfg.search.anneal.beta == 0.9 and cfg.space.ops == "darts"
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_config(configs_dir / "smoke.toml", ["search.anneal.beta"])
+
+
+def test_dump_round_trips(tmp_path, configs_dir):
+    cfg = load_config(configs_dir / "cifar10.toml")
+    path = tmp_path / "c.toml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found.*nope.toml"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run\nname=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
