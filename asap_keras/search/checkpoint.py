@@ -80,7 +80,7 @@ def read_meta(path: Path) -> dict:
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
             return json.loads(str(data["__meta__"]))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint not found. Received: {str(path)!r}") from None
@@ -97,7 +97,7 @@ def read_arch_state(path: Path) -> tuple[dict, dict]:
     """
     meta = read_meta(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
             state = {
                 "alpha": {t: data[f"arch/alpha_{t}"] for t in ("normal", "reduce")},
                 "alive": {t: data[f"arch/mask_{t}"] > 0.5 for t in ("normal", "reduce")},
@@ -121,7 +121,7 @@ def restore(model, path: Path, signature: dict | None = None) -> int:
                               f"(signature {meta.get('signature')}); this run builds "
                               f"{signature}")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
             values = {key: data[key] for key in data.files if key != "__meta__"}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"checkpoint is corrupt. Received: {str(path)!r} "

@@ -1,0 +1,145 @@
+"""End to end: a tiny real search through the CLI, its run directory, resume and derive."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from asap_keras import events
+from asap_keras.cli import main
+from asap_keras.config import load_config
+from asap_keras.search.runner import run_search
+
+SMOKE_SETS = []
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Simulates a kill in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, configs_dir=None):
+    from tests.conftest import ROOT
+
+    runs = tmp_path_factory.mktemp("runs")
+    code = main(["search", str(ROOT / "configs/smoke.toml"), "--set", f"run.runs_dir='{runs}'",
+                 "--verbose", "0"])
+    assert code == 0
+    (run,) = list(runs.iterdir())
+    return run
+
+
+def read_events(run):
+    return [events.decode(line) for line in (run / "events.jsonl").read_text().splitlines()]
+
+
+def test_run_directory_is_complete(finished_run):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {"config.resolved.toml", "run.json", "events.jsonl", "genotype.json",
+            "checkpoints", "tensorboard"} <= names
+    assert load_config(finished_run / "config.resolved.toml").run.name == "smoke"
+    assert any((finished_run / "tensorboard").iterdir())
+
+
+def test_event_stream_tells_the_whole_search(finished_run):
+    log = read_events(finished_run)
+    kinds = [e.kind for e in log]
+    assert kinds[0] == "run_start" and kinds[-1] == "run_end"
+    assert log[-1]["status"] == "finished"
+    epochs = [e for e in log if e.kind == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(len(epochs)))
+    temps = [e["temperature"] for e in epochs]
+    assert temps == sorted(temps, reverse=True) and temps[0] == pytest.approx(1.3)
+    assert epochs[0]["grace"] and not epochs[-1]["grace"]
+    for e in epochs:
+        for cell_type, rows in e["phi"].items():
+            assert len(rows) == 14 and all(abs(sum(r) - 1) < 1e-4 for r in rows)
+        assert 0 <= e["sparsity"] <= 1 and {"loss", "val_loss"} <= set(e["metrics"])
+    # Sparsity never decreases, and each prune event names an op that is dead afterwards.
+    sparsity = [e["sparsity"] for e in epochs]
+    assert sparsity == sorted(sparsity)
+    for p in (e for e in log if e.kind == "prune"):
+        after = next(e for e in epochs if e["epoch"] == p["epoch"])
+        assert after["alive"][p["cell"]][p["edge"]][after["ops"].index(p["op"])] == 0
+        assert p["weight"] < p["threshold"]
+    assert any(e.kind == "trace" for e in log) and any(e.kind == "step" for e in log)
+
+
+def test_genotype_file_and_derive_agree(finished_run, capsys):
+    saved = json.loads((finished_run / "genotype.json").read_text())
+    assert len(saved["normal"]) == 8 and len(saved["reduce"]) == 8
+    assert main(["derive", str(finished_run)]) == 0
+    assert json.loads(capsys.readouterr().out) == saved
+
+
+def test_resume_after_a_kill_mid_epoch_reaches_the_same_genotype(tmp_path, configs_dir):
+    cfg = load_config(configs_dir / "smoke.toml", [f"run.runs_dir='{tmp_path}'",
+                                                   "search.epochs=4"])
+    _, straight = run_search(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, extra_callbacks=[InterruptAt(epoch=2, batch=1)])
+    (interrupted,) = [p for p in tmp_path.iterdir() if not (p / "genotype.json").exists()]
+    assert read_events(interrupted)[-1]["status"] == "interrupted"
+    _, resumed = run_search(resume=interrupted)
+    assert resumed == straight
+    starts = [e["start_epoch"] for e in read_events(interrupted) if e.kind == "run_start"]
+    assert starts == [0, 2]
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
+    assert main(["search", str(configs_dir / "smoke.toml"), "--set", "search.anneal.betta=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "search.anneal.betta" in err
+    assert main(["search", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml" in capsys.readouterr().err
+    assert main(["derive", str(tmp_path / "missing-run")]) == 2
+    assert "missing-run" in capsys.readouterr().err
+    # A corrupt checkpoint is named, and nothing in the run directory is touched.
+    ckpts = sorted((finished_run / "checkpoints").iterdir())
+    newest = ckpts[-1]
+    original = newest.read_bytes()
+    newest.write_bytes(original[: len(original) // 2])
+    before = {p.name: p.stat().st_size for p in finished_run.rglob("*") if p.is_file()}
+    try:
+        assert main(["search", "--resume", str(finished_run)]) == 2
+        assert newest.name in capsys.readouterr().err
+        after = {p.name: p.stat().st_size for p in finished_run.rglob("*") if p.is_file()}
+        assert after == before
+    finally:
+        newest.write_bytes(original)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
+    script = (
+        "import tensorflow as tf\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()]*2)\n"
+        "from asap_keras.cli import main\n"
+        f"raise SystemExit(main(['search', {str(configs_dir / 'smoke.toml')!r}, '--strategy',"
+        f" 'mirrored', '--set', \"run.runs_dir='{tmp_path}'\", '--set', 'search.epochs=2',"
+        " '--verbose', '0']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = list(tmp_path.iterdir())
+    log = read_events(run)
+    assert log[0]["replicas"] == 2 and log[-1]["status"] == "finished"
+    epochs = [e for e in log if e.kind == "epoch"]
+    assert all(e["metrics"]["loss"] > 0 for e in epochs)
+    assert "arch_loss" in epochs[-1]["metrics"]
