@@ -60,6 +60,9 @@ class SearchModel(keras.Model):
         self.arch_weight_decay = 0.0
         self.clipnorm = None
         self.traced_structures = 0
+        # The supernet creates its variables at construction: nothing is left to build (and
+        # Keras must not try to build it from the zipped (weight, arch) data spec).
+        self.built = True
 
     def call(self, x, training=False):
         return self.network(x, training=training)

@@ -13,8 +13,6 @@ from asap_keras.cli import main
 from asap_keras.config import load_config
 from asap_keras.search.runner import run_search
 
-SMOKE_SETS = []
-
 
 class InterruptAt(keras.callbacks.Callback):
     """Simulates a kill in the middle of an epoch."""
@@ -126,12 +124,14 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, fi
 
 @pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
+    smoke = str(configs_dir / "smoke.toml")
     script = (
         "import tensorflow as tf\n"
         "cpu = tf.config.list_physical_devices('CPU')[0]\n"
-        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()]*2)\n"
+        "devices = [tf.config.LogicalDeviceConfiguration()] * 2\n"
+        "tf.config.set_logical_device_configuration(cpu, devices)\n"
         "from asap_keras.cli import main\n"
-        f"raise SystemExit(main(['search', {str(configs_dir / 'smoke.toml')!r}, '--strategy',"
+        f"raise SystemExit(main(['search', {smoke!r}, '--strategy',"
         f" 'mirrored', '--set', \"run.runs_dir='{tmp_path}'\", '--set', 'search.epochs=2',"
         " '--verbose', '0']))\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
