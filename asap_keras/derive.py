@@ -11,6 +11,14 @@ from asap_keras.space import genotype as genotype_lib
 from asap_keras.space import relaxation
 
 
+def genotype_of_state(state: dict, op_names, nodes) -> genotype_lib.Genotype:
+    """The genotype of an architecture state `{'alpha', 'alive', 'temperature'}`."""
+    phi = {t: relaxation.op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
+           for t in state["alpha"]}
+    return genotype_lib.derive({"phi": phi, "alpha": state["alpha"], "alive": state["alive"]},
+                               op_names, nodes)
+
+
 def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:
     """The genotype of the architecture state stored in a checkpoint file."""
     state, meta = checkpoint.read_arch_state(Path(path))
@@ -19,10 +27,7 @@ def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:
     if not ops or not nodes:
         raise CheckpointError(f"checkpoint metadata lacks the op set or node count. "
                               f"Received: {str(path)!r}")
-    phi = {t: relaxation.op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
-           for t in state["alpha"]}
-    return genotype_lib.derive({"phi": phi, "alpha": state["alpha"], "alive": state["alive"]},
-                               ops, nodes)
+    return genotype_of_state(state, ops, nodes)
 
 
 def derive_run(run_path: str | Path, checkpoint_file: str | Path | None = None):

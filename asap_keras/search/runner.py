@@ -179,11 +179,7 @@ def _is_discrete(model) -> bool:
 
 def final_genotype(model):
     """The genotype of the model's current architecture state."""
-    from asap_keras.space import genotype as genotype_lib
-    from asap_keras.space import relaxation
+    from asap_keras.derive import genotype_of_state
 
-    state = model.network.arch.snapshot()
-    phi = {t: relaxation.op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
-           for t in state["alpha"]}
-    return genotype_lib.derive({"phi": phi, "alpha": state["alpha"], "alive": state["alive"]},
-                               model.network.op_names, model.network.nodes)
+    return genotype_of_state(model.network.arch.snapshot(), model.network.op_names,
+                             model.network.nodes)
