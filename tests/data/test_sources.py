@@ -1,0 +1,97 @@
+"""Image sources: digits, tensorflow-datasets (mocked, offline) and image folders."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from asap_keras.data.sources import load_digits, load_folder, load_images, load_tfds
+from asap_keras.errors import DataError
+
+
+def write_folder(root, classes=("cat", "dog"), per_class=3, size=(6, 5), channels=3):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 256, (*size, channels), dtype=np.uint8)
+            png = tf.io.encode_png(image).numpy()
+            (root / name / f"{i}.png").write_bytes(png)
+    (root / classes[0] / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_digits_is_uint8_grayscale_with_ten_classes():
+    data = load_digits()
+    assert data.images.dtype == np.uint8
+    assert data.image_shape == (8, 8, 1)
+    assert data.num_classes == 10
+    assert data.images.max() == 255 and data.images.min() == 0
+    assert len(data.labels) == len(data.images) == 1797
+
+
+@pytest.mark.parametrize("name, shape", [("cifar10", (32, 32, 3)),
+                                         ("fashion_mnist", (28, 28, 1))])
+def test_tfds_path_reads_what_tfds_returns(name, shape):
+    with tfds.testing.mock_data(num_examples=12):
+        data = load_tfds(name)
+    assert data.images.shape == (12, *shape)
+    assert data.images.dtype == np.uint8
+    assert data.labels.dtype == np.int64
+    assert set(data.labels) <= set(range(data.num_classes))
+
+
+def test_tfds_limit_and_resize_apply():
+    with tfds.testing.mock_data(num_examples=20):
+        data = load_images("tfds", name="cifar10", image_size=16, limit=7, seed=3)
+    assert data.images.shape == (7, 16, 16, 3)
+
+
+def test_tfds_missing_dataset_fails_fast_naming_it(tmp_path):
+    with pytest.raises(DataError, match=r"'cifar10'.*not available offline") as err:
+        load_tfds("cifar10", data_dir=str(tmp_path))
+    assert str(tmp_path) in str(err.value)
+    assert not list(tmp_path.rglob("*.tfrecord*"))
+
+
+def test_folder_classes_are_sorted_folder_names(tmp_path):
+    root = write_folder(tmp_path / "imgs", classes=("zebra", "ant"))
+    data = load_folder(str(root))
+    assert data.class_names == ("ant", "zebra")
+    assert data.images.shape == (6, 6, 5, 3)
+    assert list(data.labels) == [0, 0, 0, 1, 1, 1]
+
+
+def test_folder_resize_and_limit(tmp_path):
+    root = write_folder(tmp_path / "imgs", per_class=5)
+    data = load_folder(str(root), image_size=4, limit=4, seed=1)
+    assert data.images.shape == (4, 4, 4, 3)
+    again = load_folder(str(root), image_size=4, limit=4, seed=1)
+    np.testing.assert_array_equal(data.images, again.images)
+
+
+def test_folder_mixed_sizes_need_image_size(tmp_path):
+    root = write_folder(tmp_path / "imgs")
+    tf.io.write_file(str(root / "dog" / "big.png"),
+                     tf.io.encode_png(tf.zeros((9, 9, 3), tf.uint8)))
+    with pytest.raises(DataError, match="image_size"):
+        load_folder(str(root))
+    assert load_folder(str(root), image_size=5).images.shape == (7, 5, 5, 3)
+
+
+@pytest.mark.parametrize("layout", ["missing", "no_classes", "no_images"])
+def test_folder_errors_name_the_root(tmp_path, layout):
+    root = tmp_path / "imgs"
+    if layout != "missing":
+        root.mkdir()
+    if layout == "no_images":
+        (root / "cat").mkdir()
+        (root / "cat" / "a.txt").write_text("x")
+    with pytest.raises(DataError, match="data.root") as err:
+        load_folder(str(root))
+    assert str(root) in str(err.value)
+
+
+def test_unknown_source_is_named():
+    with pytest.raises(DataError, match="source='kaggle'"):
+        load_images("kaggle")
