@@ -13,10 +13,9 @@ from asap_keras.space import relaxation
 
 def genotype_of_state(state: dict, op_names, nodes) -> genotype_lib.Genotype:
     """The genotype of an architecture state `{'alpha', 'alive', 'temperature'}`."""
-    phi = {t: relaxation.op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
-           for t in state["alpha"]}
-    return genotype_lib.derive({"phi": phi, "alpha": state["alpha"], "alive": state["alive"]},
-                               op_names, nodes)
+    weights = {"phi": relaxation.state_weights(state), "alpha": state["alpha"],
+               "alive": state["alive"]}
+    return genotype_lib.derive(weights, op_names, nodes)
 
 
 def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:

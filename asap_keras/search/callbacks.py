@@ -75,12 +75,9 @@ class AnnealAndPrune(keras.callbacks.Callback):
         arch = network.arch
         state = arch.snapshot()
         theta = schedules.threshold(arch.num_ops, self.threshold_factor)
-        phi, alive, pruned = {}, {}, []
+        phi = relaxation.state_weights(state)
+        alive, pruned = dict(state["alive"]), []
         for cell_type in CELL_TYPES:
-            phi[cell_type] = relaxation.op_weights(state["alpha"][cell_type],
-                                                   state["temperature"],
-                                                   state["alive"][cell_type])
-            alive[cell_type] = state["alive"][cell_type]
             if cell_type in network.cell_types:
                 kept = schedules.prune(phi[cell_type], alive[cell_type], theta)
                 for e, k in zip(*np.nonzero(alive[cell_type] & ~kept)):

@@ -44,6 +44,12 @@ def op_weights(alpha, temperature, alive=None):
     return expo / expo.sum(axis=-1, keepdims=True)
 
 
+def state_weights(state: dict) -> dict:
+    """Phi per cell type of an architecture state `{'alpha', 'alive', 'temperature'}`."""
+    return {t: op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
+            for t in state["alpha"]}
+
+
 def normalized_entropy(phi, candidates=None):
     """Entropy of each edge's op distribution divided by log(N): 1 uniform, 0 discrete.
 

@@ -44,3 +44,11 @@ def test_entropy_and_sparsity_bounds():
     np.testing.assert_allclose(relaxation.normalized_entropy(one_hot), 0.0)
     assert relaxation.sparsity(np.ones((14, 7))) == 0.0
     assert relaxation.sparsity(np.eye(7)) == pytest.approx(6 / 7)
+
+
+def test_state_weights_per_cell_type_use_the_state_temperature_and_masks():
+    alpha = {"normal": np.array([[1.0, 2.0]]), "reduce": np.array([[0.0, 0.0]])}
+    alive = {"normal": np.array([[True, False]]), "reduce": np.array([[True, True]])}
+    phi = relaxation.state_weights({"alpha": alpha, "alive": alive, "temperature": 2.0})
+    np.testing.assert_array_equal(phi["normal"], [[1.0, 0.0]])
+    np.testing.assert_allclose(phi["reduce"], [[0.5, 0.5]])
