@@ -31,6 +31,17 @@ def extract(tarball: Path, into: Path) -> Path:
     return root
 
 
+def cpu_model() -> str:
+    """The CPU's model name (per-step figures differ several-fold between machines)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def timed_steps(model, dataset, steps):
     """Seconds of the first step (trace + run) and the mean of the next `steps`."""
     import keras
@@ -58,6 +69,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--stages", default="7,4,2,1",
+                        help="ops per edge to time, comma separated; the last one is compared "
+                             "with the same cell built from scratch")
     parser.add_argument("--out", default=str(HERE / "results" / "search_speed.json"))
     args = parser.parse_args()
 
@@ -84,7 +98,8 @@ def main() -> None:
     def fresh_model():
         return build_model(cfg, data.image_shape, data.num_classes, 100)
 
-    results = {"device": "cpu", "cpus": os.cpu_count(), "tensorflow": tf.__version__,
+    results = {"device": "cpu", "cpu_model": cpu_model(), "cpus": os.cpu_count(),
+               "tensorflow": tf.__version__,
                "batch": args.batch, "cells": args.cells, "channels": args.channels,
                "image_shape": list(data.image_shape), "phases": "arch + weight (first order)",
                "stages": []}
@@ -95,7 +110,7 @@ def main() -> None:
     for cell_type in ("normal", "reduce"):
         arch.alphas[cell_type].assign(rng.normal(size=arch.alphas[cell_type].shape))
     alpha = {t: arch.alphas[t].numpy() for t in ("normal", "reduce")}
-    for keep in (7, 4, 2, 1):
+    for keep in [int(k) for k in args.stages.split(",")]:
         for t in ("normal", "reduce"):
             order = np.argsort(-alpha[t], axis=1)
             mask = np.zeros_like(alpha[t], np.float32)
@@ -113,9 +128,11 @@ def main() -> None:
     network = fresh_model().network
     network.arch.arch_enabled.assign(1.0)
     for cell in network.cells:
-        for e, edge in enumerate(cell.edges):
-            op = edge.op_names[chosen[cell.cell_type][e]]
-            cell.edges[e] = MixedOp(edge.channels, edge.stride, (op,), name=edge.name)
+        # A new list assigned to the layer attribute, so Keras tracks the new edges' weights.
+        cell.edges = [MixedOp(edge.channels, edge.stride,
+                              (edge.op_names[chosen[cell.cell_type][e]],), name=edge.name)
+                      for e, edge in enumerate(cell.edges)]
+    network(tf.zeros((1, *data.image_shape)), training=False)  # builds the new edges
     model = SearchModel(network)
     model.compile(weight_optimizer=FusedMomentumSGD(0.025, momentum=0.9),
                   arch_optimizer=keras.optimizers.Adam(3e-4, beta_1=0.5))

@@ -1,0 +1,89 @@
+"""Folding events into the view model: values, resume, status, time left, edges."""
+
+import pytest
+
+from asap_keras.space.primitives import edge_endpoints
+from tests.tui.conftest import recorded_events
+from tui import state
+
+
+def fold(evts, path="run"):
+    view = state.RunView(path)
+    for event in evts:
+        state.apply(view, event)
+    return view
+
+
+def test_recorded_log_folds_to_its_numbers():
+    evts = recorded_events()
+    view = fold(evts)
+    epochs = [e for e in evts if e.kind == "epoch"]
+    assert [p.epoch for p in view.points()] == [e["epoch"] for e in epochs]
+    assert [p.sparsity for p in view.points()] == [e["sparsity"] for e in epochs]
+    assert [p.temperature for p in view.points()] == [e["temperature"] for e in epochs]
+    prunes = [e for e in evts if e.kind == "prune"]
+    assert prunes, "the fixture must contain prune events"
+    assert [(r.epoch, r.cell, r.edge, r.op) for r in view.prunes] == [
+        (p["epoch"], p["cell"], p["edge"], p["op"]) for p in prunes]
+    assert view.name == evts[0]["run"]
+    assert view.epoch_cap == evts[0]["config"]["search"]["epochs"]
+    assert state.status(view, now=evts[-1].time + 1e6) == "finished"
+    assert state.eta_seconds(view) is None
+    xs, ys = state.metric_series(view, "val_loss")
+    assert xs == [e["epoch"] for e in epochs if "val_loss" in e["metrics"]]
+    for cell_type in ("normal", "reduce"):
+        assert len(state.chosen_edges(view, cell_type)) == 8
+
+
+def test_live_run_status_goes_stale_after_several_typical_epochs():
+    evts = [e for e in recorded_events() if e.kind != "run_end"]
+    view = fold(evts)
+    last = evts[-1].time
+    typical = state.typical_epoch_seconds(view)
+    assert state.status(view, last + 1) == "running"
+    limit = max(state.STALE_MIN_SECONDS, state.STALE_EPOCHS * typical)
+    assert state.status(view, last + limit + 1) == "stale"
+    assert state.eta_seconds(view) >= 0
+    assert state.elapsed(view, last + 1) == pytest.approx(last + 1 - view.started)
+
+
+def test_no_events_is_waiting_and_stale_before_first_epoch_is_lenient():
+    view = state.RunView("r")
+    assert state.status(view, 0.0) == "waiting"
+    start = recorded_events()[0]
+    state.apply(view, start)
+    assert state.status(view, start.time + 600) == "running"
+    assert state.status(view, start.time + state.STALE_BEFORE_FIRST_EPOCH + 1) == "stale"
+
+
+@pytest.mark.parametrize("status, shown", [("interrupted", "stopped"), ("failed", "failed"),
+                                           ("stopped", "stopped")])
+def test_end_status_is_shown(status, shown):
+    evts = [e for e in recorded_events() if e.kind != "run_end"]
+    view = fold(evts)
+    end = state.apply
+    from asap_keras import events
+    end(view, events.decode(events.encode("run_end", when=evts[-1].time, status=status,
+                                          epoch=0, reason="x")))
+    assert state.status(view, evts[-1].time + 1e6) == shown
+
+
+def test_resume_voids_what_was_logged_after_the_checkpoint():
+    evts = recorded_events()
+    view = fold(evts)
+    total = len(view.points())
+    assert total >= 2
+    restart = evts[0]
+    resumed = type(restart)(restart.kind, restart.time + 100,
+                            {**restart.data, "start_epoch": 1})
+    state.apply(view, resumed)
+    assert [p.epoch for p in view.points()] == [0]
+    assert all(row.epoch < 1 for row in view.prunes)
+    assert view.end_status is None and view.sessions == 2
+    assert view.started == restart.time
+
+
+def test_edge_endpoints_match_the_search_space():
+    for nodes in (1, 4, 5):
+        edges = len(edge_endpoints(nodes))
+        assert state.edge_endpoints(edges) == edge_endpoints(nodes)

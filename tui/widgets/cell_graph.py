@@ -1,0 +1,96 @@
+"""The evolving cell: each node's incoming edges with their ops and weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui import state
+
+
+@dataclass(frozen=True)
+class OpCell:
+    """One candidate op on one edge, as shown."""
+
+    op: str
+    weight: float
+    alive: bool
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    """One edge: its endpoints and its ops, strongest first."""
+
+    source: int
+    target: int
+    ops: tuple
+
+    @property
+    def chosen(self) -> bool:
+        return any(op.chosen for op in self.ops)
+
+
+# Short op names keep a 7-op edge on one line; the help line under the title spells them out.
+SHORT = {"sep_conv_3x3": "sep3", "sep_conv_5x5": "sep5", "dil_conv_3x3": "dil3",
+         "dil_conv_5x5": "dil5", "max_pool_3x3": "max", "avg_pool_3x3": "avg",
+         "skip_connect": "skip", "none": "none"}
+
+
+def node_name(index: int) -> str:
+    return ("c_{k-2}", "c_{k-1}")[index] if index < 2 else f"node {index - 2}"
+
+
+def edge_rows(view: state.RunView, cell_type: str) -> list[EdgeRow]:
+    """The edges of `cell_type` in the run's latest epoch, with the genotype's marked."""
+    phi = view.phi.get(cell_type)
+    alive = view.alive.get(cell_type)
+    if not phi or not alive:
+        return []
+    chosen = state.chosen_edges(view, cell_type)
+    rows = []
+    for e, (src, dst) in enumerate(state.edge_endpoints(len(phi))):
+        ops = [OpCell(name, phi[e][k], alive[e][k], (src, dst, name) in chosen)
+               for k, name in enumerate(view.ops)]
+        ops.sort(key=lambda o: (not o.alive, -o.weight))
+        rows.append(EdgeRow(src, dst, tuple(ops)))
+    return rows
+
+
+class CellGraph(Static):
+    """Shows one cell type; `show(view, cell_type)` redraws it."""
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.cell_type = "normal"
+        self.rows: list[EdgeRow] = []
+
+    def show(self, view: state.RunView, cell_type: str) -> None:
+        self.cell_type = cell_type
+        self.rows = edge_rows(view, cell_type)
+        self.update(self.render_rows())
+
+    def render_rows(self) -> Text:
+        text = Text()
+        text.append(f"{self.cell_type} cell", style="bold")
+        text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
+                    "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
+        if not self.rows:
+            text.append("\nno epoch finished yet", style="dim")
+            return text
+        target = None
+        for row in self.rows:
+            if row.target != target:
+                target = row.target
+                text.append(f"\n{node_name(target)}\n", style="bold")
+            mark = "●" if row.chosen else "○"
+            text.append(f" {mark} {node_name(row.source):>8} ",
+                        style="green" if row.chosen else "")
+            for op in row.ops:
+                style = ("bold green" if op.chosen else "") if op.alive else "dim strike"
+                text.append(f"{SHORT.get(op.op, op.op)} {op.weight:.2f}", style=style)
+                text.append(" ")
+            text.append("\n")
+        return text

@@ -1,0 +1,50 @@
+"""The header line: run name, status, epoch, elapsed time, follow state, log problems."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui import state
+from tui.charts import format_seconds
+
+STATUS_STYLES = {"running": "bold green", "finished": "bold blue", "stopped": "bold yellow",
+                 "failed": "bold red", "stale": "bold magenta", "waiting": "dim"}
+
+
+class RunHeader(Static):
+    """`show(view, now, following)` redraws it; `status` holds what it last showed."""
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.status = "waiting"
+        self.line = ""
+
+    def show(self, view: state.RunView, now: float, following: bool) -> None:
+        self.status = state.status(view, now)
+        text = Text()
+        text.append(f" {view.name} ", style="bold reverse")
+        text.append(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
+        if view.last_epoch is not None:
+            cap = f"/{view.epoch_cap}" if view.epoch_cap else ""
+            text.append(f" epoch {view.last_epoch + 1}{cap}")
+        if view.step and view.end_status is None:
+            per = f"/{view.steps_per_epoch}" if view.steps_per_epoch else ""
+            text.append(f" · step {view.step[1]}{per} of epoch {view.step[0] + 1}")
+        text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
+        points = view.points()
+        if points:
+            last = points[-1]
+            text.append(f" · live ops {last.live_ops}/{last.total_ops}"
+                        f" · T {last.temperature:.3f}")
+        if view.end_reason and view.end_status:
+            text.append(f" · {view.end_reason}", style="dim")
+        if view.errors:
+            text.append(f" · {len(view.errors)} bad log line(s) skipped", style="bold red")
+        if not view.log_found:
+            text.append(f"  no events.jsonl in {view.path} yet: waiting for the search to "
+                        f"write it", style="yellow")
+        if not following:
+            text.append("  [paused]", style="bold yellow")
+        self.line = text.plain
+        self.update(text)
