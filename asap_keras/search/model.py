@@ -5,24 +5,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from asap_keras.replicas import apply_summed, num_replicas, sum_over_replicas
 from asap_keras.space.network import SearchNetwork
 
 
 def _cross_entropy(labels, logits):
     return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
         labels, logits, from_logits=True))
-
-
-def _num_replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _sum_over_replicas(grads):
-    """All-reduces gradients when replicated, so clipping sees the global gradient."""
-    if _num_replicas() == 1:
-        return grads
-    return tf.distribute.get_replica_context().all_reduce(
-        tf.distribute.ReduceOp.SUM, grads)
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -125,11 +114,11 @@ class SearchModel(keras.Model):
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = _cross_entropy(y, logits)
-            scaled = loss / _num_replicas()
-        grads = _sum_over_replicas(tape.gradient(scaled, variables))
+            scaled = loss / num_replicas()
+        grads = sum_over_replicas(tape.gradient(scaled, variables))
         decay = tf.constant(self.arch_weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
-        self._apply(self.arch_optimizer, grads, variables)
+        apply_summed(self.arch_optimizer, grads, variables)
         self.arch_loss_tracker.update_state(loss)
         self.arch_accuracy_metric.update_state(y, logits)
 
@@ -139,23 +128,15 @@ class SearchModel(keras.Model):
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = _cross_entropy(y, logits)
-            scaled = loss / _num_replicas()
-        grads = _sum_over_replicas(tape.gradient(scaled, variables))
+            scaled = loss / num_replicas()
+        grads = sum_over_replicas(tape.gradient(scaled, variables))
         if self.clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.clipnorm)
         decay = tf.constant(self.weight_decay, tf.float32)  # one constant, not one per var
         grads = [g + decay * v for g, v in zip(grads, variables)]
-        self._apply(self.weight_optimizer, grads, variables)
+        apply_summed(self.weight_optimizer, grads, variables)
         self.loss_tracker.update_state(loss)
         self.accuracy_metric.update_state(y, logits)
-
-    @staticmethod
-    def _apply(optimizer, grads, variables):
-        # Gradients are already summed over replicas; the optimizer sums once more.
-        replicas = _num_replicas()
-        if replicas > 1:
-            grads = [g / replicas for g in grads]
-        optimizer.apply(grads, variables)
 
     def test_step(self, data):
         x, y = data
