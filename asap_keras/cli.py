@@ -27,6 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("run_dir")
     derive.add_argument("--checkpoint", help="a checkpoint file (default: the newest)")
     derive.add_argument("--out", help="also write the genotype JSON here")
+    train = sub.add_parser("train", help="retrain a genotype as the evaluation network")
+    train.add_argument("config", help="TOML config ([run], [data], [model], [train])")
+    train.add_argument("--genotype", required=True,
+                       help="RUN_DIR/genotype.json, or a built-in cell: asap, darts_v1, "
+                            "darts_v2")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config key (repeatable)")
+    train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    export = sub.add_parser("export", help="export a retrained run as a SavedModel")
+    export.add_argument("run_dir")
+    export.add_argument("--out", required=True, help="a new folder for the export")
+    export.add_argument("--input-shape", metavar="H,W,C",
+                        help="serving input shape (default: the training images' shape)")
     return parser
 
 
@@ -65,14 +78,44 @@ def _derive(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from asap_keras import config as config_lib
+    from asap_keras.child.config import TrainConfig
+    from asap_keras.child.genotypes import resolve
+
+    genotype = resolve(args.genotype)
+    cfg = config_lib.load_config(args.config, args.overrides, schema=TrainConfig)
+    from asap_keras.child.runner import run_training
+
+    run_path, results = run_training(cfg, genotype, args.genotype, verbose=args.verbose)
+    print(f"run directory: {run_path}")
+    print(f"test error {results['test_error']:.4f} · {results['parameters_m']:.3f} M params "
+          f"· {results['multiply_adds_m']:.1f} M multiply-adds")
+    return 0
+
+
+def _export(args) -> int:
+    shape = None
+    if args.input_shape:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            raise AsapError(f"--input-shape expects H,W,C integers. "
+                            f"Received: --input-shape={args.input_shape!r}") from None
+    from asap_keras.export import export_run
+
+    print(f"exported to {export_run(args.run_dir, args.out, shape)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns exit code 2."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        if args.command == "search":
-            return _search(args)
-        return _derive(args)
+        command = {"search": _search, "derive": _derive, "train": _train,
+                   "export": _export}[args.command]
+        return command(args)
     except AsapError as err:
         print(f"asap-keras: error: {err}", file=sys.stderr)
         return 2

@@ -285,17 +285,18 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def config_from_dict(raw: dict) -> Config:
-    """Builds and validates a `Config` from a plain dict (TOML tables as dicts)."""
-    return _build(Config, raw, "")
+def config_from_dict(raw: dict, schema: type = Config):
+    """Builds and validates a `schema` config (default: search) from a plain dict."""
+    return _build(schema, raw, "")
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+def load_config(path: str | Path, overrides: list[str] | None = None, schema: type = Config):
     """Reads a TOML config, applies `--set` overrides and validates it.
 
     Args:
         path: a TOML file.
         overrides: `dotted.key=value` strings, values in TOML syntax.
+        schema: the top-level dataclass (`Config` for a search, `TrainConfig` to retrain).
 
     Returns:
         The frozen `Config`.
@@ -310,14 +311,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
-    return config_from_dict(apply_overrides(raw, overrides or []))
+    return config_from_dict(apply_overrides(raw, overrides or []), schema)
 
 
-def config_to_dict(config: Config) -> dict:
+def config_to_dict(config) -> dict:
     """The config as plain TOML-ready tables."""
     return dataclasses.asdict(config)
 
 
-def dump_config(config: Config) -> str:
+def dump_config(config) -> str:
     """The config as TOML text; `load_config` of it gives an equal config."""
     return tomli_w.dumps(config_to_dict(config))

@@ -20,6 +20,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
         "phi", "alive", "metrics", "epoch_seconds", "live_ops", "total_ops",
     ),
     "prune": ("epoch", "cell", "edge", "op", "weight", "threshold"),
+    "train_epoch": ("epoch", "metrics", "epoch_seconds", "learning_rate", "drop_path"),
     "checkpoint": ("epoch", "path"),
     "genotype": ("epoch", "genotype"),
     "run_end": ("status", "epoch", "reason"),

@@ -1,0 +1,1 @@
+"""Retraining the found cell: the evaluation network, its recipe, and its config."""

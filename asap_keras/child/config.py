@@ -1,0 +1,102 @@
+"""The retraining run's TOML tables: `[model]`, `[train]` and `[train.augment]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from asap_keras.config import DataConfig, RunConfig, RuntimeConfig, _fail
+
+VARIANTS = ("cifar", "imagenet")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """`[model]`: the evaluation network stacked from the genotype's cells."""
+
+    variant: str = "cifar"
+    layers: int = 20
+    channels: int = 36
+    auxiliary: bool = True
+    auxiliary_weight: float = 0.4
+    drop_path: float = 0.2
+
+    def validate(self, prefix: str) -> None:
+        if self.variant not in VARIANTS:
+            _fail(f"{prefix}.variant", f"must be one of {VARIANTS}", self.variant)
+        if self.layers < 3:
+            _fail(f"{prefix}.layers", "must be >= 3 (reductions sit at 1/3 and 2/3)",
+                  self.layers)
+        if self.channels < 2:
+            _fail(f"{prefix}.channels", "must be >= 2", self.channels)
+        if self.auxiliary_weight < 0:
+            _fail(f"{prefix}.auxiliary_weight", "must be >= 0", self.auxiliary_weight)
+        if not 0.0 <= self.drop_path < 1.0:
+            _fail(f"{prefix}.drop_path", "must be in [0, 1)", self.drop_path)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """`[train.augment]`: each part of the paper's augmentation, switchable."""
+
+    crop_flip: bool = True
+    cutout: int = 16
+    randaugment: bool = True
+    randaugment_ops: int = 2
+    randaugment_factor: float = 0.5
+
+    def validate(self, prefix: str) -> None:
+        if self.cutout < 0:
+            _fail(f"{prefix}.cutout", "must be >= 0 (0 turns cutout off)", self.cutout)
+        if self.randaugment_ops < 1:
+            _fail(f"{prefix}.randaugment_ops", "must be >= 1", self.randaugment_ops)
+        if not 0.0 <= self.randaugment_factor <= 1.0:
+            _fail(f"{prefix}.randaugment_factor", "must be in [0, 1]",
+                  self.randaugment_factor)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """`[train]`: SGD with Nesterov momentum on cosine restarts with decaying amplitude."""
+
+    epochs: int = 600
+    lr: float = 0.025
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    label_smoothing: float = 0.1
+    restarts: int = 5
+    restart_decay: float = 0.5
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def validate(self, prefix: str) -> None:
+        if self.epochs < 1:
+            _fail(f"{prefix}.epochs", "must be >= 1", self.epochs)
+        if self.lr <= 0:
+            _fail(f"{prefix}.lr", "must be > 0", self.lr)
+        if not 0.0 <= self.momentum < 1.0:
+            _fail(f"{prefix}.momentum", "must be in [0, 1)", self.momentum)
+        if self.weight_decay < 0:
+            _fail(f"{prefix}.weight_decay", "must be >= 0", self.weight_decay)
+        if self.grad_clip < 0:
+            _fail(f"{prefix}.grad_clip", "must be >= 0 (0 turns clipping off)", self.grad_clip)
+        if not 0.0 <= self.label_smoothing < 1.0:
+            _fail(f"{prefix}.label_smoothing", "must be in [0, 1)", self.label_smoothing)
+        if self.restarts < 1:
+            _fail(f"{prefix}.restarts", "must be >= 1 (1 is plain cosine decay)", self.restarts)
+        if not 0.0 < self.restart_decay <= 1.0:
+            _fail(f"{prefix}.restart_decay", "must be in (0, 1]", self.restart_decay)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole retraining configuration, as read from TOML."""
+
+    run: RunConfig = field(default_factory=lambda: RunConfig(name="train"))
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainingConfig = field(default_factory=TrainingConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def validate(self, prefix: str = "") -> None:
+        del prefix

@@ -1,0 +1,61 @@
+"""Published cells to compare against: ASAP (Noy et al. 2019) and DARTS V1/V2 (Liu et al.)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asap_keras.errors import GenotypeError
+from asap_keras.space.genotype import Genotype
+
+CONCAT = (2, 3, 4, 5)
+
+BUILT_IN = {
+    "asap": Genotype(
+        normal=(("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0),
+                ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 2),
+                ("skip_connect", 2), ("skip_connect", 1)),
+        normal_concat=CONCAT,
+        reduce=(("avg_pool_3x3", 0), ("sep_conv_3x3", 1), ("avg_pool_3x3", 0),
+                ("dil_conv_5x5", 2), ("skip_connect", 2), ("max_pool_3x3", 1),
+                ("skip_connect", 2), ("max_pool_3x3", 0)),
+        reduce_concat=CONCAT),
+    "darts_v1": Genotype(
+        normal=(("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0),
+                ("sep_conv_3x3", 1), ("skip_connect", 0), ("sep_conv_3x3", 1),
+                ("sep_conv_3x3", 0), ("skip_connect", 2)),
+        normal_concat=CONCAT,
+        reduce=(("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2),
+                ("max_pool_3x3", 0), ("max_pool_3x3", 0), ("skip_connect", 2),
+                ("skip_connect", 2), ("avg_pool_3x3", 0)),
+        reduce_concat=CONCAT),
+    "darts_v2": Genotype(
+        normal=(("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0),
+                ("sep_conv_3x3", 1), ("sep_conv_3x3", 1), ("skip_connect", 0),
+                ("skip_connect", 0), ("dil_conv_3x3", 2)),
+        normal_concat=CONCAT,
+        reduce=(("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2),
+                ("max_pool_3x3", 1), ("max_pool_3x3", 0), ("skip_connect", 2),
+                ("skip_connect", 2), ("max_pool_3x3", 1)),
+        reduce_concat=CONCAT),
+}
+
+
+def resolve(spec: str) -> Genotype:
+    """A built-in name (`asap`, `darts_v1`, `darts_v2`) or a genotype JSON file.
+
+    Raises:
+        GenotypeError: neither a built-in name nor a readable, valid genotype file.
+    """
+    if spec in BUILT_IN:
+        return BUILT_IN[spec]
+    path = Path(spec)
+    if not path.is_file():
+        raise GenotypeError(f"--genotype must be one of {sorted(BUILT_IN)} or a genotype.json "
+                            f"file. Received: genotype={spec!r}")
+    try:
+        return Genotype.from_json(path.read_text())
+    except GenotypeError as err:
+        raise GenotypeError(f"{spec}: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise GenotypeError(f"cannot read genotype file. Received: genotype={spec!r} "
+                            f"({err})") from None

@@ -1,0 +1,197 @@
+"""Retraining a genotype: data, the evaluation network, the recipe, logs and results."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from asap_keras import config as config_lib
+from asap_keras import run_dir as run_dir_lib
+from asap_keras.child.augment import make_augmenter
+from asap_keras.child.config import TrainConfig
+from asap_keras.child.cost import multiply_adds
+from asap_keras.child.network import EvalNetwork, count_parameters
+from asap_keras.data.search_split import channel_stats, split_indices
+from asap_keras.data.sources import ImageSet, load_images, load_tfds
+from asap_keras.errors import DataError
+from asap_keras.search.event_log import EventLog
+from asap_keras.search.runner import configure_runtime, make_strategy
+from asap_keras.space.genotype import Genotype
+
+MODEL_FILE = "model.keras"
+RESULTS_FILE = "results.json"
+
+
+def load_train_test(data, seed: int) -> tuple[ImageSet, ImageSet]:
+    """The training images and the held-out test images.
+
+    tensorflow-datasets names use their own `test` split; the embedded digits and image
+    folders hold out a seeded `data.val_fraction` of the examples.
+    """
+    if data.source == "tfds":
+        train = load_images("tfds", data.name, data_dir=data.data_dir,
+                            image_size=data.image_size, limit=data.limit, seed=seed)
+        test = load_tfds(data.name, data.data_dir, split="test")
+        if data.image_size and test.image_shape[:2] != (data.image_size, data.image_size):
+            resized = tf.image.resize(test.images, (data.image_size,) * 2, antialias=True)
+            test = ImageSet(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8),
+                            test.labels, test.class_names)
+        return train, test
+    images = load_images(data.source, data.name, data.root, data.data_dir, data.image_size,
+                         data.limit, seed)
+    if not data.val_fraction:
+        raise DataError(f"retraining on {data.source!r} data needs a held-out test split. "
+                        f"Received: data.val_fraction={data.val_fraction}")
+    split = split_indices(len(images.labels), data.val_fraction, seed)
+    train_idx = np.sort(np.concatenate([split.weight, split.arch]))
+
+    def take(idx):
+        return ImageSet(images.images[idx], images.labels[idx], images.class_names)
+
+    return take(train_idx), take(split.val)
+
+
+class DropPathRamp(keras.callbacks.Callback):
+    """Drop-path rate grows linearly from 0 to the model's maximum over training."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.drop_path_rate.assign(self.model.max_drop_path * epoch / self.epochs)
+
+
+class TrainRecorder(keras.callbacks.Callback):
+    """Writes a `train_epoch` event and the model (atomically) after every epoch."""
+
+    def __init__(self, event_log: EventLog, run_path: Path):
+        super().__init__()
+        self.event_log, self.run_path = event_log, run_path
+        self.seconds = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        self.seconds.append(seconds)
+        optimizer = self.model.optimizer
+        lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        metrics = {k: float(v) for k, v in (logs or {}).items()}
+        self.event_log.emit("train_epoch", epoch=epoch, metrics=metrics, epoch_seconds=seconds,
+                            learning_rate=lr,
+                            drop_path=float(self.model.drop_path_rate.numpy()))
+        save_model(self.model, self.run_path / MODEL_FILE)
+
+
+def save_model(model, path: Path) -> None:
+    """Saves `model.keras` by writing a temporary file and renaming it."""
+    tmp = path.with_name(path.name + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def _datasets(train: ImageSet, test: ImageSet, cfg: TrainConfig):
+    batch = cfg.data.batch_size
+    if len(train.labels) < batch:
+        raise DataError(f"fewer training images ({len(train.labels)}) than one batch. "
+                        f"Received: data.batch_size={batch}")
+    augment = make_augmenter(cfg.train.augment, train.image_shape, cfg.run.seed)
+    train_ds = (tf.data.Dataset.from_tensor_slices((train.images, train.labels))
+                .shuffle(len(train.labels), seed=cfg.run.seed, reshuffle_each_iteration=True)
+                .batch(batch, drop_remainder=True)
+                .map(lambda x, y: (tf.cast(x, tf.float32), y)))
+    if augment is not None:
+        train_ds = train_ds.map(lambda x, y: (augment(x), y))
+    test_ds = (tf.data.Dataset.from_tensor_slices((test.images, test.labels)).batch(batch)
+               .map(lambda x, y: (tf.cast(x, tf.float32), y)))
+    return train_ds.prefetch(tf.data.AUTOTUNE), test_ds.prefetch(tf.data.AUTOTUNE)
+
+
+def build_model(cfg: TrainConfig, genotype: Genotype, train: ImageSet, steps_per_epoch: int):
+    """The evaluation network, compiled with the paper's optimizer and schedule."""
+    m, t = cfg.model, cfg.train
+    mean, std = channel_stats(train.images)
+    model = EvalNetwork(genotype, train.num_classes, train.image_shape, m.channels, m.layers,
+                        m.auxiliary, m.drop_path, m.variant, mean.tolist(), std.tolist())
+    total = t.epochs * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecayRestarts(
+        t.lr, first_decay_steps=max(1, math.ceil(total / t.restarts)), t_mul=1.0,
+        m_mul=t.restart_decay, alpha=0.0)
+    optimizer = keras.optimizers.SGD(schedule, momentum=t.momentum, nesterov=t.nesterov)
+    model.compile(optimizer, t.label_smoothing, m.auxiliary_weight, t.weight_decay,
+                  t.grad_clip)
+    optimizer.build(model.trainable_variables)
+    return model
+
+
+def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = "",
+                 verbose: int = 2) -> tuple[Path, dict]:
+    """Trains `genotype` per `cfg`; writes a run directory with events, model and results.
+
+    Returns:
+        `(run_path, results)`.
+
+    Raises:
+        ConfigError, DataError, GenotypeError: bad input.
+    """
+    configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
+    train, test = load_train_test(cfg.data, cfg.run.seed)
+    if train.image_shape[-1] != test.image_shape[-1] or train.num_classes != test.num_classes:
+        raise DataError(f"train and test splits disagree: {train.image_shape}, "
+                        f"{train.num_classes} classes vs {test.image_shape}, "
+                        f"{test.num_classes} classes. Received: data.name={cfg.data.name!r}")
+    steps = len(train.labels) // cfg.data.batch_size
+    run_path = run_dir_lib.create_run_dir(
+        cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
+        {"kind": "train", "seed": cfg.run.seed, "genotype": genotype.to_dict(),
+         "genotype_source": genotype_source, "class_names": list(train.class_names),
+         "image_shape": list(train.image_shape)})
+    run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
+                                  genotype.to_json() + "\n")
+    with make_strategy(cfg.runtime.strategy).scope():
+        model = build_model(cfg, genotype, train, steps)
+    train_ds, test_ds = _datasets(train, test, cfg)
+    log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
+    recorder = TrainRecorder(log, run_path)
+    status, reason, started = "failed", "", time.time()
+    try:
+        log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
+                 versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=0,
+                 run_kind="train", steps_per_epoch=steps,
+                 image_shape=list(train.image_shape), class_names=list(train.class_names))
+        model.fit(train_ds, epochs=cfg.train.epochs, validation_data=test_ds, verbose=verbose,
+                  shuffle=False,
+                  callbacks=[DropPathRamp(cfg.train.epochs), recorder])
+        _, accuracy = model.evaluate(test_ds, verbose=0)
+        results = {
+            "genotype": genotype.to_dict(), "genotype_source": genotype_source,
+            "parameters_m": count_parameters(model) / 1e6,
+            "multiply_adds_m": multiply_adds(model, train.image_shape) / 1e6,
+            "test_accuracy": float(accuracy), "test_error": 1.0 - float(accuracy),
+            "epochs": cfg.train.epochs, "epoch_seconds": recorder.seconds,
+            "train_seconds": time.time() - started, "test_examples": int(len(test.labels)),
+            "image_shape": list(train.image_shape), "num_classes": train.num_classes,
+        }
+        run_dir_lib.atomic_write_text(run_path / RESULTS_FILE,
+                                      json.dumps(results, indent=2) + "\n")
+        status, reason = "finished", "epochs"
+        return run_path, results
+    except KeyboardInterrupt:
+        status, reason = "interrupted", "KeyboardInterrupt"
+        raise
+    except Exception as err:
+        reason = f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        log.emit("run_end", status=status, epoch=len(recorder.seconds) - 1, reason=reason,
+                 seconds=time.time() - started)
+        log.close()
