@@ -59,7 +59,7 @@ def _series(run_label, index, parts, yside="left"):
 
 
 def _points(view, attr):
-    pts = view.points()
+    pts = [p for p in view.points() if getattr(p, attr) is not None]
     return [p.epoch for p in pts], [getattr(p, attr) for p in pts]
 
 

@@ -17,17 +17,17 @@ STALE_MIN_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class EpochPoint:
-    """One epoch's numbers, as the charts draw them."""
+    """One epoch's numbers, as the charts draw them (a retraining run has no search fields)."""
 
     epoch: int
-    temperature: float
-    threshold: float
-    sparsity: float
+    temperature: float | None
+    threshold: float | None
+    sparsity: float | None
     entropy: dict
     metrics: dict
     seconds: float
-    live_ops: int
-    total_ops: int
+    live_ops: int | None
+    total_ops: int | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,12 @@ def apply(view: RunView, event) -> None:
         view.step_events += 1
     elif kind == "epoch":
         _epoch(view, data)
+    elif kind == "train_epoch":
+        epoch = int(data["epoch"])
+        view.epochs[epoch] = EpochPoint(
+            epoch, None, None, None, {},
+            {k: float(v) for k, v in (data["metrics"] or {}).items() if v is not None},
+            float(data["epoch_seconds"]), None, None)
     elif kind == "prune":
         view.prunes.append(PruneRow(int(data["epoch"]), str(data["cell"]), int(data["edge"]),
                                     str(data["op"]), float(data["weight"]),
@@ -113,8 +119,9 @@ def _start(view: RunView, event) -> None:
         view.started = event.time
     view.sessions += 1
     view.name = str(data.get("run") or view.name)
-    search = (data.get("config") or {}).get("search") or {}
-    view.epoch_cap = search.get("epochs", view.epoch_cap)
+    config = data.get("config") or {}
+    section = config.get("search") or config.get("train") or {}
+    view.epoch_cap = section.get("epochs", view.epoch_cap)
     view.steps_per_epoch = data.get("steps_per_epoch", view.steps_per_epoch)
     view.end_status, view.end_reason, view.step = None, "", None
     # A resumed run redoes every epoch from its checkpoint on; what was logged after it is void.

@@ -87,3 +87,16 @@ def test_edge_endpoints_match_the_search_space():
     for nodes in (1, 4, 5):
         edges = len(edge_endpoints(nodes))
         assert state.edge_endpoints(edges) == edge_endpoints(nodes)
+
+
+def test_a_retraining_log_folds_without_search_fields():
+    from asap_keras import events
+
+    lines = [events.encode("run_start", when=1.0, run="t", config={"train": {"epochs": 4}},
+                           versions={}, seed=0, start_epoch=0),
+             events.encode("train_epoch", when=2.0, epoch=0, metrics={"loss": 2.0},
+                           epoch_seconds=1.0, learning_rate=0.05, drop_path=0.0)]
+    view = fold([events.decode(line) for line in lines])
+    assert view.epoch_cap == 4 and [p.epoch for p in view.points()] == [0]
+    assert view.points()[0].sparsity is None
+    assert state.metric_series(view, "loss") == ([0], [2.0])

@@ -33,7 +33,7 @@ class RunHeader(Static):
             text.append(f" · step {view.step[1]}{per} of epoch {view.step[0] + 1}")
         text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
         points = view.points()
-        if points:
+        if points and points[-1].live_ops is not None:
             last = points[-1]
             text.append(f" · live ops {last.live_ops}/{last.total_ops}"
                         f" · T {last.temperature:.3f}")
