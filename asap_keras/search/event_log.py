@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from asap_keras import events
 
@@ -32,3 +36,38 @@ class EventLog:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended; the body of `ends_run` sets it to finished on success."""
+
+    status: str = "failed"
+    reason: str = ""
+
+    def finish(self, reason: str) -> None:
+        self.status, self.reason = "finished", reason
+
+
+@contextmanager
+def ends_run(log: EventLog, epoch_of: Callable[[], int]) -> Iterator[RunOutcome]:
+    """Writes `run_end` however the body leaves (finished, interrupted, failed), then closes.
+
+    Args:
+        log: the run's log.
+        epoch_of: called at the end for the event's `epoch` (a closure over the runner's
+            progress, read when the run ends).
+    """
+    outcome, started = RunOutcome(), time.time()
+    try:
+        yield outcome
+    except KeyboardInterrupt:
+        outcome.status, outcome.reason = "interrupted", "KeyboardInterrupt"
+        raise
+    except Exception as err:
+        outcome.status, outcome.reason = "failed", f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        log.emit("run_end", status=outcome.status, epoch=epoch_of(), reason=outcome.reason,
+                 seconds=time.time() - started)
+        log.close()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from asap_keras import config as config_lib
 from asap_keras import run_dir as run_dir_lib
 from asap_keras.errors import RunDirError
 from asap_keras.search import checkpoint
-from asap_keras.search.event_log import EventLog
+from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.space.primitives import op_set
 
 
@@ -143,9 +142,8 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
                       str(run_path / run_dir_lib.TENSORBOARD_DIR)),
         *extra_callbacks,
     ]
-    status, reason, epoch = "failed", "", start_epoch
-    started = time.time()
-    try:
+    epoch = start_epoch
+    with ends_run(log, lambda: epoch) as outcome:
         if start_epoch < cfg.search.epochs and not _is_discrete(model):
             model.fit(data.train_dataset(start_epoch, cfg.search.epochs),
                       steps_per_epoch=data.steps_per_epoch, epochs=cfg.search.epochs,
@@ -155,19 +153,8 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         genotype = final_genotype(model)
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
-        status = "finished"
-        reason = "discrete" if _is_discrete(model) else "epoch_cap"
+        outcome.finish("discrete" if _is_discrete(model) else "epoch_cap")
         return run_path, genotype
-    except KeyboardInterrupt:
-        status, reason = "interrupted", "KeyboardInterrupt"
-        raise
-    except Exception as err:
-        reason = f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        log.emit("run_end", status=status, epoch=epoch, reason=reason,
-                 seconds=time.time() - started)
-        log.close()
 
 
 def _is_discrete(model) -> bool:
