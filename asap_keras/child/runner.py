@@ -18,9 +18,9 @@ from asap_keras.child.config import TrainConfig
 from asap_keras.child.cost import multiply_adds
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
-from asap_keras.data.sources import ImageSet, load_images, load_tfds
+from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
 from asap_keras.errors import DataError
-from asap_keras.search.event_log import EventLog
+from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.search.runner import configure_runtime, make_strategy
 from asap_keras.space.genotype import Genotype
 
@@ -37,11 +37,7 @@ def load_train_test(data, seed: int) -> tuple[ImageSet, ImageSet]:
     if data.source == "tfds":
         train = load_images("tfds", data.name, data_dir=data.data_dir,
                             image_size=data.image_size, limit=data.limit, seed=seed)
-        test = load_tfds(data.name, data.data_dir, split="test")
-        if data.image_size and test.image_shape[:2] != (data.image_size, data.image_size):
-            resized = tf.image.resize(test.images, (data.image_size,) * 2, antialias=True)
-            test = ImageSet(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8),
-                            test.labels, test.class_names)
+        test = resize(load_tfds(data.name, data.data_dir, split="test"), data.image_size)
         return train, test
     images = load_images(data.source, data.name, data.root, data.data_dir, data.image_size,
                          data.limit, seed)
@@ -162,8 +158,8 @@ def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = ""
     train_ds, test_ds = _datasets(train, test, cfg)
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     recorder = TrainRecorder(log, run_path)
-    status, reason, started = "failed", "", time.time()
-    try:
+    started = time.time()
+    with ends_run(log, lambda: len(recorder.seconds) - 1) as outcome:
         log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
                  versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=0,
                  run_kind="train", steps_per_epoch=steps,
@@ -183,15 +179,5 @@ def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = ""
         }
         run_dir_lib.atomic_write_text(run_path / RESULTS_FILE,
                                       json.dumps(results, indent=2) + "\n")
-        status, reason = "finished", "epochs"
+        outcome.finish("epochs")
         return run_path, results
-    except KeyboardInterrupt:
-        status, reason = "interrupted", "KeyboardInterrupt"
-        raise
-    except Exception as err:
-        reason = f"{type(err).__name__}: {err}"
-        raise
-    finally:
-        log.emit("run_end", status=status, epoch=len(recorder.seconds) - 1, reason=reason,
-                 seconds=time.time() - started)
-        log.close()

@@ -147,10 +147,15 @@ def load_images(source: str, name: str = "", root: str = "", data_dir: str = "",
     if limit and limit < len(data.labels):
         keep = np.sort(np.random.default_rng(seed).permutation(len(data.labels))[:limit])
         data = ImageSet(data.images[keep], data.labels[keep], data.class_names)
-    if image_size and data.image_shape[:2] != (image_size, image_size):
-        import tensorflow as tf
+    return resize(data, image_size)
 
-        resized = tf.image.resize(data.images, (image_size, image_size), antialias=True)
-        data = ImageSet(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8),
-                        data.labels, data.class_names)
-    return data
+
+def resize(data: ImageSet, image_size: int) -> ImageSet:
+    """`data` resized to `image_size` squares (antialiased); unchanged if 0 or already so."""
+    if not image_size or data.image_shape[:2] == (image_size, image_size):
+        return data
+    import tensorflow as tf
+
+    resized = tf.image.resize(data.images, (image_size, image_size), antialias=True)
+    return ImageSet(np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8),
+                    data.labels, data.class_names)

@@ -95,3 +95,13 @@ def test_folder_errors_name_the_root(tmp_path, layout):
 def test_unknown_source_is_named():
     with pytest.raises(DataError, match="source='kaggle'"):
         load_images("kaggle")
+
+
+def test_tfds_train_and_test_splits_are_resized_alike():
+    from asap_keras.child.runner import load_train_test
+    from asap_keras.config import DataConfig
+
+    with tfds.testing.mock_data(num_examples=6):
+        train, test = load_train_test(DataConfig(source="tfds", name="cifar10", image_size=16),
+                                      seed=0)
+    assert train.image_shape == test.image_shape == (16, 16, 3)
