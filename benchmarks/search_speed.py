@@ -82,6 +82,7 @@ def main() -> None:
     from asap_keras.config import config_from_dict
     from asap_keras.data.search_split import SearchData
     from asap_keras.data.sources import load_folder
+    from asap_keras.run_dir import atomic_write_text
     from asap_keras.search.model import SearchModel
     from asap_keras.search.optimizers import FusedMomentumSGD
     from asap_keras.search.runner import build_model, configure_runtime
@@ -154,9 +155,7 @@ def main() -> None:
     print(json.dumps(results["built_discrete"]), flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
 
 

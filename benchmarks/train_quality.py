@@ -55,6 +55,7 @@ def main() -> None:
     from asap_keras.child.genotypes import resolve
     from asap_keras.child.runner import run_training
     from asap_keras.config import config_from_dict
+    from asap_keras.run_dir import atomic_write_text
 
     root = extract(Path(args.data), HERE / "data" / "cifar10")
     found_path, found_source = found_genotype(args.found)
@@ -81,9 +82,7 @@ def main() -> None:
         print(json.dumps({label: results["cells"][label]["test_accuracy"]}), flush=True)
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out_path)
+    atomic_write_text(out_path, json.dumps(results, indent=2) + "\n")
     print(f"wrote {out_path}")
 
 
