@@ -311,7 +311,23 @@ def load_config(path: str | Path, overrides: list[str] | None = None, schema: ty
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    _refuse_other_command(path, raw, schema)
     return config_from_dict(apply_overrides(raw, overrides or []), schema)
+
+
+# Top-level tables that only one command reads: a config given to the other command
+# gets told which command it belongs to instead of a bare "unknown key".
+_COMMAND_OF_TABLE = {"search": "search", "space": "search", "train": "train", "model": "train"}
+
+
+def _refuse_other_command(path: Path, raw: dict, schema: type) -> None:
+    known = {f.name for f in dataclasses.fields(schema)}
+    foreign = sorted(k for k in raw if k not in known and k in _COMMAND_OF_TABLE)
+    if foreign:
+        command = _COMMAND_OF_TABLE[foreign[0]]
+        raise ConfigError(f"config file {str(path)!r} has table(s) {foreign} that belong to "
+                          f"`asap-keras {command}`, not to this command. Received: "
+                          f"top-level keys {sorted(raw)}")
 
 
 def config_to_dict(config) -> dict:

@@ -1,12 +1,24 @@
 import pytest
 
+from asap_keras.child.config import TrainConfig
 from asap_keras.config import Config, config_from_dict, dump_config, load_config
 from asap_keras.errors import ConfigError
 
 
 def test_every_shipped_config_loads(configs_dir):
-    for path in sorted(configs_dir.glob("*.toml")):
-        assert isinstance(load_config(path), Config), path
+    paths = sorted(configs_dir.glob("*.toml"))
+    assert any(p.stem.endswith("_train") for p in paths) and len(paths) >= 4
+    for path in paths:
+        schema = TrainConfig if path.stem.endswith("_train") else Config
+        assert isinstance(load_config(path, schema=schema), schema), path
+
+
+def test_config_of_the_other_command_names_it(configs_dir):
+    with pytest.raises(ConfigError, match=r"digits_train\.toml.*\['model', 'train'\].*"
+                                          r"asap-keras train"):
+        load_config(configs_dir / "digits_train.toml")
+    with pytest.raises(ConfigError, match=r"\['search', 'space'\].*asap-keras search"):
+        load_config(configs_dir / "digits.toml", schema=TrainConfig)
 
 
 def test_paper_defaults():
