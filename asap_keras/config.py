@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,6 @@ import tomllib
 
 from asap_keras.errors import ConfigError
 
-OP_SETS = ("asap", "darts")
 DATA_SOURCES = ("digits", "tfds", "folder")
 STRATEGIES = ("default", "mirrored")
 METHODS = ("asap",)
@@ -78,15 +78,16 @@ class DataConfig:
 class SpaceConfig:
     """`[space]`: the DARTS cell search space and the supernet built over it."""
 
-    ops: str = "asap"
+    ops: str | tuple[str, ...] = "asap"
     cells: int = 8
     channels: int = 16
     nodes: int = 4
     stem_multiplier: int = 3
 
     def validate(self, prefix: str) -> None:
-        if self.ops not in OP_SETS:
-            _fail(f"{prefix}.ops", f"must be one of {OP_SETS}", self.ops)
+        from asap_keras.space.primitives import op_set
+
+        op_set(self.ops)
         if self.cells < 1:
             _fail(f"{prefix}.cells", "must be >= 1", self.cells)
         if self.channels < 1:
@@ -238,6 +239,9 @@ def _build(cls: type, raw: Any, path: str) -> Any:
     return obj
 
 
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
 def _coerce(kind: Any, value: Any, path: str) -> Any:
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, path)
@@ -257,6 +261,24 @@ def _coerce(kind: Any, value: Any, path: str) -> Any:
         if not isinstance(value, str):
             _fail(path, "must be a string", value)
         return value
+    if typing.get_origin(kind) is tuple:  # tuple[str, ...] from a TOML array
+        if not isinstance(value, (list, tuple)):
+            _fail(path, "must be a list", value)
+        (item_kind, _) = typing.get_args(kind)
+        return tuple(_coerce(item_kind, item, f"{path}[{i}]") for i, item in enumerate(value))
+    if isinstance(kind, types.UnionType):  # a scalar or a list, chosen by the value
+        options = typing.get_args(kind)
+        listed = [o for o in options if typing.get_origin(o) is tuple]
+        if listed and isinstance(value, (list, tuple)):
+            return _coerce(listed[0], value, path)
+        for option in options:
+            if option not in listed:
+                try:
+                    return _coerce(option, value, path)
+                except ConfigError:
+                    continue
+        names = " or ".join(_KIND_NAMES.get(o, "a list") for o in options)
+        _fail(path, f"must be {names}", value)
     raise TypeError(f"unsupported config field type {kind!r} at {path}")
 
 

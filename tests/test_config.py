@@ -58,8 +58,9 @@ def test_overrides_use_dotted_keys_and_toml_values(tmp_path, configs_dir):
         load_config(configs_dir / "smoke.toml", ["search.anneal.beta"])
 
 
-def test_dump_round_trips(tmp_path, configs_dir):
-    cfg = load_config(configs_dir / "cifar10.toml")
+@pytest.mark.parametrize("name", ["cifar10.toml", "smoke.toml"])  # a set name, an op list
+def test_dump_round_trips(tmp_path, configs_dir, name):
+    cfg = load_config(configs_dir / name)
     path = tmp_path / "c.toml"
     path.write_text(dump_config(cfg))
     assert load_config(path) == cfg
@@ -72,3 +73,22 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("[run\nname=")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_ops_take_a_set_name_or_a_list_of_names():
+    cfg = config_from_dict({"space": {"ops": ["max_pool_3x3", "skip_connect"]}})
+    assert cfg.space.ops == ("max_pool_3x3", "skip_connect")
+    assert config_from_dict({"space": {"ops": "darts"}}).space.ops == "darts"
+
+
+@pytest.mark.parametrize("ops, message", [
+    ("nasnet", r"space\.ops must be one of \['asap', 'darts'\].*Received: ops='nasnet'"),
+    (["sep_conv_3x3", "conv_7x7"], r"unknown op\(s\) \['conv_7x7'\].*Received: ops="),
+    (["skip_connect", "skip_connect"], r"lists an op twice"),
+    (["none"], r"at least 2 ops"),
+    ([1, 2], r"space\.ops\[0\] must be a string\. Received: ops\[0\]=1"),
+    (3, r"space\.ops must be a string or a list\. Received: ops=3"),
+])
+def test_bad_op_lists_name_the_value(ops, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict({"space": {"ops": ops}})

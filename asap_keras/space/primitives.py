@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from asap_keras.errors import ConfigError
 
 NONE = "none"
@@ -24,15 +26,30 @@ OP_SETS = {"asap": ASAP_OPS, "darts": DARTS_OPS}
 ALL_OPS = frozenset(DARTS_OPS)
 
 
-def op_set(name: str) -> tuple[str, ...]:
-    """The candidate op names of a named set.
+def op_set(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """The candidate op names of `space.ops`: a named set, or a list of op names.
+
+    A list keeps its order; it needs at least two distinct known ops, one of them not `none`.
 
     Raises:
-        ConfigError: `name` is not a known set.
+        ConfigError: an unknown set or op name, a repeated op, or too few ops.
     """
-    if name not in OP_SETS:
-        raise ConfigError(f"space.ops must be one of {sorted(OP_SETS)}. Received: ops={name!r}")
-    return OP_SETS[name]
+    if isinstance(spec, str):
+        if spec not in OP_SETS:
+            raise ConfigError(f"space.ops must be one of {sorted(OP_SETS)} or a list of op "
+                              f"names. Received: ops={spec!r}")
+        return OP_SETS[spec]
+    ops = tuple(spec)
+    unknown = [op for op in ops if op not in ALL_OPS]
+    if unknown:
+        raise ConfigError(f"space.ops names unknown op(s) {unknown}; known ops: "
+                          f"{sorted(ALL_OPS)}. Received: ops={list(ops)!r}")
+    if len(set(ops)) != len(ops):
+        raise ConfigError(f"space.ops lists an op twice. Received: ops={list(ops)!r}")
+    if len(ops) < 2:  # distinct, so at least one of them is not `none`
+        raise ConfigError("space.ops needs at least 2 ops, one of them not 'none'. "
+                          f"Received: ops={list(ops)!r}")
+    return ops
 
 
 def edge_count(nodes: int) -> int:
