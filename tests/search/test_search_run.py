@@ -85,18 +85,27 @@ def test_genotype_file_and_derive_agree(finished_run, capsys):
     assert json.loads(capsys.readouterr().out) == saved
 
 
-def test_resume_after_a_kill_mid_epoch_reaches_the_same_genotype(tmp_path, configs_dir):
-    cfg = load_config(configs_dir / "smoke.toml", [f"run.runs_dir='{tmp_path}'",
-                                                   "search.epochs=4"])
-    _, straight = run_search(cfg)
+def test_resume_after_a_kill_mid_epoch_reaches_the_same_genotype(tmp_path, configs_dir,
+                                                                   finished_run):
+    # `finished_run` is the uninterrupted search: same config, same seed.
+    cfg = load_config(configs_dir / "smoke.toml", [f"run.runs_dir='{tmp_path}'"])
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg, extra_callbacks=[InterruptAt(epoch=2, batch=1)])
-    (interrupted,) = [p for p in tmp_path.iterdir() if not (p / "genotype.json").exists()]
+    (interrupted,) = list(tmp_path.iterdir())
+    assert not (interrupted / "genotype.json").exists()
     assert read_events(interrupted)[-1]["status"] == "interrupted"
     _, resumed = run_search(resume=interrupted)
-    assert resumed == straight
+    assert resumed.to_json() == (finished_run / "genotype.json").read_text().strip()
     starts = [e["start_epoch"] for e in read_events(interrupted) if e.kind == "run_start"]
     assert starts == [0, 2]
+    # Not only the genotype: the last epoch's op weights and masks match the straight run's.
+    last = [[e for e in read_events(run) if e.kind == "epoch"][-1]
+            for run in (finished_run, interrupted)]
+    assert last[0]["epoch"] == last[1]["epoch"] == 2
+    assert last[0]["alive"] == last[1]["alive"]
+    for cell_type, rows in last[0]["phi"].items():
+        for straight_row, resumed_row in zip(rows, last[1]["phi"][cell_type]):
+            assert resumed_row == pytest.approx(straight_row, abs=1e-5)
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
@@ -124,16 +133,20 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, fi
 
 @pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
-    smoke = str(configs_dir / "smoke.toml")
+    # Two replicas double the traced graph, so the space is cut to 2 nodes and 3 ops; T0 is
+    # below the grace temperature so both epochs run architecture steps.
+    args = ["search", str(configs_dir / "smoke.toml"), "--strategy", "mirrored", "--verbose",
+            "0"]
+    for override in (f"run.runs_dir='{tmp_path}'", "search.epochs=2", "search.anneal.t0=0.9",
+                     "space.nodes=2", 'space.ops=["sep_conv_3x3","max_pool_3x3","skip_connect"]'):
+        args += ["--set", override]
     script = (
         "import tensorflow as tf\n"
         "cpu = tf.config.list_physical_devices('CPU')[0]\n"
         "devices = [tf.config.LogicalDeviceConfiguration()] * 2\n"
         "tf.config.set_logical_device_configuration(cpu, devices)\n"
         "from asap_keras.cli import main\n"
-        f"raise SystemExit(main(['search', {smoke!r}, '--strategy',"
-        f" 'mirrored', '--set', \"run.runs_dir='{tmp_path}'\", '--set', 'search.epochs=2',"
-        " '--verbose', '0']))\n")
+        f"raise SystemExit(main({args!r}))\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -141,5 +154,9 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
     log = read_events(run)
     assert log[0]["replicas"] == 2 and log[-1]["status"] == "finished"
     epochs = [e for e in log if e.kind == "epoch"]
-    assert all(e["metrics"]["loss"] > 0 for e in epochs)
-    assert "arch_loss" in epochs[-1]["metrics"]
+    assert len(epochs) == 2 and not epochs[0]["grace"]
+    assert all(e["metrics"]["loss"] > 0 and e["metrics"]["arch_loss"] > 0 for e in epochs)
+    # The second epoch ran the step rebuilt after the first epoch's prunes.
+    assert any(e.kind == "prune" and e["epoch"] == 0 for e in log)
+    assert [e["live_ops"] for e in log if e.kind == "trace"] == [
+        epochs[0]["total_ops"], epochs[0]["live_ops"]]
