@@ -28,10 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("--checkpoint", help="a checkpoint file (default: the newest)")
     derive.add_argument("--out", help="also write the genotype JSON here")
     train = sub.add_parser("train", help="retrain a genotype as the evaluation network")
-    train.add_argument("config", help="TOML config ([run], [data], [model], [train])")
-    train.add_argument("--genotype", required=True,
+    train.add_argument("config", nargs="?",
+                       help="TOML config ([run], [data], [model], [train]; not with --resume)")
+    train.add_argument("--genotype",
                        help="RUN_DIR/genotype.json, or a built-in cell: asap, darts_v1, "
                             "darts_v2")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue an interrupted training run from its last epoch")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config key (repeatable)")
     train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
@@ -83,11 +86,21 @@ def _train(args) -> int:
     from asap_keras.child.config import TrainConfig
     from asap_keras.child.genotypes import resolve
 
-    genotype = resolve(args.genotype)
-    cfg = config_lib.load_config(args.config, args.overrides, schema=TrainConfig)
     from asap_keras.child.runner import run_training
 
-    run_path, results = run_training(cfg, genotype, args.genotype, verbose=args.verbose)
+    if args.resume is not None:
+        if args.config or args.genotype or args.overrides:
+            raise AsapError("--resume continues a run with its own config and genotype; drop "
+                            f"CONFIG, --genotype and --set. Received: config={args.config!r}, "
+                            f"genotype={args.genotype!r}, overrides={args.overrides}")
+        run_path, results = run_training(resume=args.resume, verbose=args.verbose)
+    else:
+        if args.config is None or args.genotype is None:
+            raise AsapError("train needs CONFIG and --genotype (or --resume RUN_DIR). "
+                            f"Received: config={args.config!r}, genotype={args.genotype!r}")
+        genotype = resolve(args.genotype)
+        cfg = config_lib.load_config(args.config, args.overrides, schema=TrainConfig)
+        run_path, results = run_training(cfg, genotype, args.genotype, verbose=args.verbose)
     print(f"run directory: {run_path}")
     print(f"test error {results['test_error']:.4f} · {results['parameters_m']:.3f} M params "
           f"· {results['multiply_adds_m']:.1f} M multiply-adds")

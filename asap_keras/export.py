@@ -55,7 +55,7 @@ def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
     import asap_keras.child.network  # noqa: F401  (registers the layers for loading)
 
     run_path = run_dir_lib.open_run_dir(run_dir)
-    info = json.loads((run_path / run_dir_lib.RUN_FILE).read_text())
+    info = run_dir_lib.read_run_info(run_path)
     if info.get("kind") != "train":
         raise ExportError(
             f"{run_path} is a {info.get('kind', 'unknown')} run: its supernet is not a model "

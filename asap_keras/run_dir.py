@@ -77,3 +77,22 @@ def open_run_dir(path: str | Path) -> Path:
     if not (path / CONFIG_FILE).is_file():
         raise RunDirError(f"not a run directory (no {CONFIG_FILE}). Received: {str(path)!r}")
     return path
+
+
+def read_run_info(path: Path) -> dict:
+    """The run's `run.json` (kind, seed, genotype, ...).
+
+    Raises:
+        RunDirError: the file is missing or not a JSON object.
+    """
+    info_file = Path(path) / RUN_FILE
+    try:
+        info = json.loads(info_file.read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"not a run directory (no {RUN_FILE}). Received: {str(path)!r}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunDirError(f"{RUN_FILE} is not valid JSON ({err}). Received: "
+                          f"{str(info_file)!r}") from None
+    if not isinstance(info, dict):
+        raise RunDirError(f"{RUN_FILE} must hold a JSON object. Received: {str(info_file)!r}")
+    return info

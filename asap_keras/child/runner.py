@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from asap_keras import config as config_lib
+from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
 from asap_keras.child.augment import make_augmenter
 from asap_keras.child.config import TrainConfig
@@ -19,7 +20,7 @@ from asap_keras.child.cost import multiply_adds
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
 from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
-from asap_keras.errors import DataError
+from asap_keras.errors import CheckpointError, DataError, RunDirError
 from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.search.runner import configure_runtime, make_strategy
 from asap_keras.space.genotype import Genotype
@@ -95,16 +96,31 @@ def save_model(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def _datasets(train: ImageSet, test: ImageSet, cfg: TrainConfig):
+def _datasets(train: ImageSet, test: ImageSet, cfg: TrainConfig, start_epoch: int):
+    """Training batches for epochs `start_epoch..epochs-1` and the test batches.
+
+    Each epoch's order is a stateless shuffle seeded by (run seed, epoch), so a resumed run
+    sees the same batches in its remaining epochs as an uninterrupted one.
+    """
     batch = cfg.data.batch_size
-    if len(train.labels) < batch:
-        raise DataError(f"fewer training images ({len(train.labels)}) than one batch. "
+    count = len(train.labels)
+    if count < batch:
+        raise DataError(f"fewer training images ({count}) than one batch. "
                         f"Received: data.batch_size={batch}")
+    used = count // batch * batch
+    images, labels = tf.constant(train.images), tf.constant(train.labels)
+    seed = tf.constant(cfg.run.seed, tf.int64)
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count),
+                                                         seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(order[:used])
+
     augment = make_augmenter(cfg.train.augment, train.image_shape, cfg.run.seed)
-    train_ds = (tf.data.Dataset.from_tensor_slices((train.images, train.labels))
-                .shuffle(len(train.labels), seed=cfg.run.seed, reshuffle_each_iteration=True)
+    train_ds = (tf.data.Dataset.range(start_epoch, cfg.train.epochs).flat_map(epoch_order)
                 .batch(batch, drop_remainder=True)
-                .map(lambda x, y: (tf.cast(x, tf.float32), y)))
+                .map(lambda idx: (tf.cast(tf.gather(images, idx), tf.float32),
+                                  tf.gather(labels, idx))))
     if augment is not None:
         train_ds = train_ds.map(lambda x, y: (augment(x), y))
     test_ds = (tf.data.Dataset.from_tensor_slices((test.images, test.labels)).batch(batch)
@@ -129,16 +145,27 @@ def build_model(cfg: TrainConfig, genotype: Genotype, train: ImageSet, steps_per
     return model
 
 
-def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = "",
-                 verbose: int = 2) -> tuple[Path, dict]:
+def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
+                 genotype_source: str = "", verbose: int = 2,
+                 resume: str | Path | None = None) -> tuple[Path, dict]:
     """Trains `genotype` per `cfg`; writes a run directory with events, model and results.
+
+    Args:
+        cfg, genotype, genotype_source: what to train (ignored when resuming).
+        verbose: Keras progress output.
+        resume: a training run directory to continue from its last finished epoch (its own
+            resolved config, genotype, weights, optimizer state and epoch).
 
     Returns:
         `(run_path, results)`.
 
     Raises:
-        ConfigError, DataError, GenotypeError: bad input.
+        ConfigError, DataError, GenotypeError, RunDirError, CheckpointError: bad input.
     """
+    if resume is not None:
+        run_path, cfg, genotype, genotype_source = _open_training_run(resume)
+    elif cfg is None or genotype is None:
+        raise RunDirError("run_training needs a config and a genotype, or a run to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
     train, test = load_train_test(cfg.data, cfg.run.seed)
     if train.image_shape[-1] != test.image_shape[-1] or train.num_classes != test.num_classes:
@@ -146,27 +173,31 @@ def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = ""
                         f"{train.num_classes} classes vs {test.image_shape}, "
                         f"{test.num_classes} classes. Received: data.name={cfg.data.name!r}")
     steps = len(train.labels) // cfg.data.batch_size
-    run_path = run_dir_lib.create_run_dir(
-        cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
-        {"kind": "train", "seed": cfg.run.seed, "genotype": genotype.to_dict(),
-         "genotype_source": genotype_source, "class_names": list(train.class_names),
-         "image_shape": list(train.image_shape)})
-    run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
-                                  genotype.to_json() + "\n")
+    if resume is None:
+        run_path = run_dir_lib.create_run_dir(
+            cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
+            {"kind": "train", "seed": cfg.run.seed, "genotype": genotype.to_dict(),
+             "genotype_source": genotype_source, "class_names": list(train.class_names),
+             "image_shape": list(train.image_shape)})
+        run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
+                                      genotype.to_json() + "\n")
     with make_strategy(cfg.runtime.strategy).scope():
         model = build_model(cfg, genotype, train, steps)
-    train_ds, test_ds = _datasets(train, test, cfg)
+    start_epoch = _restore(model, run_path / MODEL_FILE, steps) if resume is not None else 0
+    train_ds, test_ds = _datasets(train, test, cfg, start_epoch)
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     recorder = TrainRecorder(log, run_path)
+    recorder.seconds = _epoch_seconds(run_path / run_dir_lib.EVENTS_FILE, start_epoch)
     started = time.time()
     with ends_run(log, lambda: len(recorder.seconds) - 1) as outcome:
         log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
-                 versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=0,
+                 versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=start_epoch,
                  run_kind="train", steps_per_epoch=steps,
                  image_shape=list(train.image_shape), class_names=list(train.class_names))
-        model.fit(train_ds, epochs=cfg.train.epochs, validation_data=test_ds, verbose=verbose,
-                  shuffle=False,
-                  callbacks=[DropPathRamp(cfg.train.epochs), recorder])
+        if start_epoch < cfg.train.epochs:
+            model.fit(train_ds, epochs=cfg.train.epochs, initial_epoch=start_epoch,
+                      steps_per_epoch=steps, validation_data=test_ds, verbose=verbose,
+                      shuffle=False, callbacks=[DropPathRamp(cfg.train.epochs), recorder])
         _, accuracy = model.evaluate(test_ds, verbose=0)
         results = {
             "genotype": genotype.to_dict(), "genotype_source": genotype_source,
@@ -176,8 +207,65 @@ def run_training(cfg: TrainConfig, genotype: Genotype, genotype_source: str = ""
             "epochs": cfg.train.epochs, "epoch_seconds": recorder.seconds,
             "train_seconds": time.time() - started, "test_examples": int(len(test.labels)),
             "image_shape": list(train.image_shape), "num_classes": train.num_classes,
+            "resumed_at_epochs": _resume_points(run_path / run_dir_lib.EVENTS_FILE),
         }
         run_dir_lib.atomic_write_text(run_path / RESULTS_FILE,
                                       json.dumps(results, indent=2) + "\n")
         outcome.finish("epochs")
         return run_path, results
+
+
+def _open_training_run(resume) -> tuple[Path, TrainConfig, Genotype, str]:
+    """The run directory, config, genotype and its source of a training run to resume."""
+    from asap_keras.child.genotypes import resolve
+
+    run_path = run_dir_lib.open_run_dir(resume)
+    info = run_dir_lib.read_run_info(run_path)
+    if info.get("kind") != "train":
+        raise RunDirError(f"{run_path} is a {info.get('kind', 'unknown')} run, not a training "
+                          f"run; resume a search with `asap-keras search --resume`. "
+                          f"Received: --resume={str(resume)!r}")
+    cfg = config_lib.load_config(run_path / run_dir_lib.CONFIG_FILE, schema=TrainConfig)
+    genotype = resolve(str(run_path / run_dir_lib.GENOTYPE_FILE))
+    return run_path, cfg, genotype, info.get("genotype_source", "")
+
+
+def _restore(model, model_file: Path, steps_per_epoch: int) -> int:
+    """Loads weights and optimizer state saved after an epoch; returns the next epoch."""
+    if not model_file.is_file():
+        return 0  # stopped before its first epoch ended: start again from scratch
+    try:
+        model.load_weights(model_file)
+    except Exception as err:  # a truncated zip or a mismatched file raise several types
+        raise CheckpointError(f"cannot restore the trained model ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0] if str(err) else ''}). "
+                              f"Received: {str(model_file)!r}") from None
+    iterations = int(model.optimizer.iterations.numpy())
+    if iterations % steps_per_epoch:
+        raise CheckpointError(f"the saved optimizer has run {iterations} steps, not a whole "
+                              f"number of {steps_per_epoch}-step epochs. "
+                              f"Received: {str(model_file)!r}")
+    return iterations // steps_per_epoch
+
+
+def _logged(events_file: Path):
+    """The decodable events of a run's log (a damaged line is skipped: these are reports)."""
+    if not events_file.is_file():
+        return
+    for line in events_file.read_text().splitlines():
+        try:
+            yield events_lib.decode(line)
+        except events_lib.EventError:
+            continue
+
+
+def _epoch_seconds(events_file: Path, before: int) -> list[float]:
+    """Seconds of the epochs `0..before-1` as logged by the earlier attempts."""
+    seconds = {e["epoch"]: e["epoch_seconds"] for e in _logged(events_file)
+               if e.kind == "train_epoch" and e["epoch"] < before}
+    return [seconds[epoch] for epoch in sorted(seconds)]
+
+
+def _resume_points(events_file: Path) -> list[int]:
+    return [e["start_epoch"] for e in _logged(events_file)
+            if e.kind == "run_start" and e["start_epoch"] > 0]

@@ -1,6 +1,7 @@
 """Retrain through the CLI, then export: SavedModel outputs, TFSMLayer training, refusals."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -102,3 +103,78 @@ def test_corrupt_model_and_bad_genotype_are_one_line_errors(trained_run, tmp_pat
     assert main(["train", str(ROOT / "configs/smoke_train.toml"), "--genotype", "asap",
                  "--set", "model.layers=2"]) == 2
     assert "model.layers" in capsys.readouterr().err
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Simulates a kill in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch = (epoch, batch), 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_a_kill_mid_epoch_matches_the_straight_run(tmp_path, monkeypatch):
+    from asap_keras.child import runner
+    from asap_keras.child.config import TrainConfig
+    from asap_keras.child.genotypes import resolve
+    from asap_keras.config import load_config
+
+    # No random augmentation or drop-path: the resumed weights must equal the straight run's.
+    overrides = ["train.epochs=3", "model.drop_path=0.0", "train.augment.crop_flip=false",
+                 "train.augment.cutout=0", "train.augment.randaugment=false"]
+    straight_cfg = load_config(ROOT / "configs/smoke_train.toml", overrides + [
+        f"run.runs_dir='{tmp_path / 'straight'}'"], schema=TrainConfig)
+    straight, straight_results = runner.run_training(straight_cfg, resolve("darts_v2"),
+                                                     "darts_v2", verbose=0)
+    cfg = load_config(ROOT / "configs/smoke_train.toml", overrides + [
+        f"run.runs_dir='{tmp_path / 'cut'}'"], schema=TrainConfig)
+    original_fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: original_fit(
+        self, *a, **{**k, "callbacks": [*k["callbacks"], InterruptAt(epoch=1, batch=2)]}))
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_training(cfg, resolve("darts_v2"), "darts_v2", verbose=0)
+    monkeypatch.undo()
+    (cut,) = list((tmp_path / "cut").iterdir())
+    assert not (cut / "results.json").exists()
+
+    assert main(["train", "--resume", str(cut), "--verbose", "0"]) == 0
+    log = [events.decode(line) for line in (cut / "events.jsonl").read_text().splitlines()]
+    assert [e["start_epoch"] for e in log if e.kind == "run_start"] == [0, 1]
+    assert [e["status"] for e in log if e.kind == "run_end"] == ["interrupted", "finished"]
+    assert [e["epoch"] for e in log if e.kind == "train_epoch"] == [0, 1, 2]
+    results = json.loads((cut / "results.json").read_text())
+    assert results["resumed_at_epochs"] == [1] and len(results["epoch_seconds"]) == 3
+    assert results["test_accuracy"] == pytest.approx(straight_results["test_accuracy"])
+    resumed_model = keras.saving.load_model(cut / "model.keras")
+    straight_model = keras.saving.load_model(straight / "model.keras")
+    for a, b in zip(straight_model.weights, resumed_model.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+
+
+def test_resume_refusals(trained_run, tmp_path, capsys):
+    assert main(["train", "--resume", str(trained_run), "--genotype", "asap"]) == 2
+    assert "drop CONFIG, --genotype and --set" in capsys.readouterr().err
+    assert main(["train", str(ROOT / "configs/smoke_train.toml")]) == 2
+    assert "needs CONFIG and --genotype" in capsys.readouterr().err
+    search_run = tmp_path / "search-run"
+    search_run.mkdir()
+    (search_run / "config.resolved.toml").write_text("")
+    (search_run / "run.json").write_text('{"kind": "search"}')
+    assert main(["train", "--resume", str(search_run)]) == 2
+    assert "is a search run" in capsys.readouterr().err
+    # A corrupt model.keras is named; nothing in the run directory changes.
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_run, broken)
+    model_file = broken / "model.keras"
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    before = {p.name: p.read_bytes() for p in broken.iterdir() if p.is_file()}
+    assert main(["train", "--resume", str(broken), "--verbose", "0"]) == 2
+    assert "model.keras" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in broken.iterdir() if p.is_file()} == before
