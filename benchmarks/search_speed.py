@@ -3,7 +3,8 @@
 Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
 
     python benchmarks/search_speed.py [--data ../shared/data/cifar10-train-jpeg.tar.gz]
-        [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--images 1024]
+        [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--ratio-steps 20]
+        [--images 1024] [--stages 7,4,2,1]
 """
 
 from __future__ import annotations
@@ -75,13 +76,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--cells", type=int, default=8)
     parser.add_argument("--channels", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3,
+                        help="steady steps timed per stage with more than one op per edge")
+    parser.add_argument("--ratio-steps", type=int, default=20,
+                        help="steady steps timed for the one-op stage and the built network "
+                             "(their medians make the pruned/built ratio)")
     parser.add_argument("--images", type=int, default=1024)
     parser.add_argument("--stages", default="7,4,2,1",
                         help="ops per edge to time, comma separated; the last one is compared "
                              "with the same cell built from scratch")
     parser.add_argument("--out", default=str(HERE / "results" / "search_speed.json"))
     args = parser.parse_args()
+    try:
+        stages = [int(k) for k in args.stages.split(",")]
+    except ValueError:
+        parser.error(f"--stages must be comma-separated integers. Received: {args.stages!r}")
+    if stages[-1] != 1 or any(not 1 <= k <= 7 for k in stages):
+        parser.error("--stages must be ops per edge in 1..7 ending with 1 (the pruned/built "
+                     f"ratio is taken on the one-op stage). Received: {args.stages!r}")
 
     import keras
     import numpy as np
@@ -119,7 +131,7 @@ def main() -> None:
     for cell_type in ("normal", "reduce"):
         arch.alphas[cell_type].assign(rng.normal(size=arch.alphas[cell_type].shape))
     alpha = {t: arch.alphas[t].numpy() for t in ("normal", "reduce")}
-    for keep in [int(k) for k in args.stages.split(",")]:
+    for keep in stages:
         for t in ("normal", "reduce"):
             order = np.argsort(-alpha[t], axis=1)
             mask = np.zeros_like(alpha[t], np.float32)
@@ -127,7 +139,7 @@ def main() -> None:
             arch.masks[t].assign(mask)
         model.sync_structure(force=True)
         stage = {"ops_per_edge": keep, "live_ops": model.network.live_op_count(),
-                 **timed_steps(model, stream, args.steps)}
+                 **timed_steps(model, stream, args.ratio_steps if keep == 1 else args.steps)}
         results["stages"].append(stage)
         print(json.dumps(stage), flush=True)
 
@@ -152,7 +164,7 @@ def main() -> None:
         for edge in cell.edges:
             edge.alive = (0,)
     model.make_train_function(force=True)
-    built = {"live_ops": model.network.live_op_count(), **timed_steps(model, stream, args.steps)}
+    built = {"live_ops": model.network.live_op_count(), **timed_steps(model, stream, args.ratio_steps)}
     results["built_discrete"] = built
     pruned = results["stages"][-1]
     results["pruned_over_built_step_ratio"] = round(
