@@ -43,12 +43,8 @@ def cpu_model() -> str:
     return "unknown"
 
 
-def timed_steps(model, dataset, steps):
-    """The first step (trace + run) and the next `steps`: `{first, median, min, mean}` seconds.
-
-    The median and min are what the pruned/built ratio compares: on a shared 2-core CPU single
-    steps are sometimes 10-20% slower for reasons outside the step.
-    """
+def step_times(model, dataset, steps):
+    """Seconds of `steps + 1` training steps; the first includes any trace."""
     import keras
 
     times = []
@@ -62,11 +58,35 @@ def timed_steps(model, dataset, steps):
 
     model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[Clock()],
               shuffle=False)
-    steady = sorted(times[1:])
-    return {"first_step_seconds": round(times[0], 2),
-            "step_seconds": round(steady[len(steady) // 2], 3),
+    return times
+
+
+def summary(steady):
+    """Median, min and mean of steady step times (medians resist the odd slow step)."""
+    steady = sorted(steady)
+    return {"step_seconds": round(steady[len(steady) // 2], 3),
             "step_min_seconds": round(steady[0], 3),
             "step_mean_seconds": round(sum(steady) / len(steady), 3), "steps": len(steady)}
+
+
+def timed_steps(model, dataset, steps):
+    """The first step (trace + run) and a summary of the next `steps`."""
+    times = step_times(model, dataset, steps)
+    return {"first_step_seconds": round(times[0], 2), **summary(times[1:])}
+
+
+def interleaved_ratio(pruned, built, dataset, steps, rounds=4):
+    """Pruned/built step-time ratio from alternating rounds of steps (drift hits both alike)."""
+    times = {"pruned": [], "built": []}
+    for _ in range(rounds):
+        for name, model in (("pruned", pruned), ("built", built)):
+            times[name] += step_times(model, dataset, max(1, steps // rounds))[1:]
+    medians = {name: summary(t) for name, t in times.items()}
+    return {"rounds": rounds, **{f"{name}_{k}": v for name, s in medians.items()
+                                 for k, v in s.items() if k != "steps"},
+            "steps_each": medians["pruned"]["steps"],
+            "ratio": round(medians["pruned"]["step_seconds"] / medians["built"]["step_seconds"],
+                           3)}
 
 
 def main() -> None:
@@ -143,6 +163,7 @@ def main() -> None:
         results["stages"].append(stage)
         print(json.dumps(stage), flush=True)
 
+    pruned_model = model
     # The same one-op-per-edge cell, built with only those ops from the start.
     chosen = {t: np.argmax(alpha[t], axis=1) for t in ("normal", "reduce")}
     network = fresh_model().network
@@ -164,15 +185,19 @@ def main() -> None:
         for edge in cell.edges:
             edge.alive = (0,)
     model.make_train_function(force=True)
-    built = {"live_ops": model.network.live_op_count(), **timed_steps(model, stream, args.ratio_steps)}
+    built = {"live_ops": model.network.live_op_count(),
+             **timed_steps(model, stream, args.ratio_steps)}
     results["built_discrete"] = built
+    print(json.dumps(built), flush=True)
     pruned = results["stages"][-1]
     results["pruned_over_built_step_ratio"] = round(
         pruned["step_seconds"] / built["step_seconds"], 3)  # medians
     results["pruned_over_built_min_step_ratio"] = round(
         pruned["step_min_seconds"] / built["step_min_seconds"], 3)
+    results["interleaved"] = interleaved_ratio(pruned_model, model, stream, args.ratio_steps)
+    results["pruned_over_built_step_ratio_interleaved"] = results["interleaved"]["ratio"]
+    print(json.dumps(results["interleaved"]), flush=True)
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps(results["built_discrete"]), flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(results, indent=2) + "\n")
