@@ -85,7 +85,6 @@ def _train(args) -> int:
     from asap_keras import config as config_lib
     from asap_keras.child.config import TrainConfig
     from asap_keras.child.genotypes import resolve
-
     from asap_keras.child.runner import run_training
 
     if args.resume is not None:
