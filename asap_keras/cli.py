@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from asap_keras.errors import AsapError
 
@@ -120,10 +122,27 @@ def _export(args) -> int:
     return 0
 
 
+def stop_on_sigterm():
+    """Makes SIGTERM (`kill`, a scheduler's preemption) stop a run the way Ctrl-C does.
+
+    The run's log then ends with `run_end` status "interrupted", and `--resume` continues
+    from the last checkpoint. Returns the previous handler (None off the main thread, where
+    Python cannot set one).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns exit code 2."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    previous = stop_on_sigterm()
     try:
         command = {"search": _search, "derive": _derive, "train": _train,
                    "export": _export}[args.command]
@@ -132,8 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"asap-keras: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("asap-keras: interrupted; resume with --resume RUN_DIR", file=sys.stderr)
+        hint = "; resume with --resume RUN_DIR" if args.command in ("search", "train") else ""
+        print(f"asap-keras: interrupted{hint}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
