@@ -12,6 +12,7 @@ RUN_COLORS = ((86, 156, 255), (255, 150, 60), (90, 200, 120), (230, 90, 160),
 # Within one run, series are told apart by marker.
 MARKERS = ("braille", "hd", "•")
 CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time")
+SEARCH_ONLY = ("sparsity", "entropy", "temperature")  # a retraining run has none of these
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ChartSpec:
     name: str
     title: str
     series: list = field(default_factory=list)
+    empty: str = "no epoch finished yet"  # what an empty chart says
 
 
 def run_color(index: int) -> tuple:
@@ -97,7 +99,11 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
         "epoch_time": "epoch seconds" + (f" · left ≤ {format_seconds(eta)}"
                                          if eta is not None else ""),
     }
-    return [ChartSpec(name, titles[name], specs[name]) for name in CHART_NAMES]
+    training_only = bool(views) and all(v.run_kind == "train" for v in views)
+    return [ChartSpec(name, titles[name], specs[name],
+                      "a training run: no search to chart" if training_only
+                      and name in SEARCH_ONLY else "no epoch finished yet")
+            for name in CHART_NAMES]
 
 
 def format_seconds(seconds: float | None) -> str:

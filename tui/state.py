@@ -52,6 +52,7 @@ class RunView:
 
     path: Path
     name: str = ""
+    run_kind: str = "search"
     started: float | None = None
     last_event: float | None = None
     epoch_cap: int | None = None
@@ -119,6 +120,7 @@ def _start(view: RunView, event) -> None:
         view.started = event.time
     view.sessions += 1
     view.name = str(data.get("run") or view.name)
+    view.run_kind = str(data.get("run_kind") or "search")
     config = data.get("config") or {}
     section = config.get("search") or config.get("train") or {}
     view.epoch_cap = section.get("epochs", view.epoch_cap)

@@ -89,14 +89,29 @@ def test_edge_endpoints_match_the_search_space():
         assert state.edge_endpoints(edges) == edge_endpoints(nodes)
 
 
-def test_a_retraining_log_folds_without_search_fields():
+def test_a_resumed_retraining_log_folds_without_search_fields():
     from asap_keras import events
+    from tui import charts
 
-    lines = [events.encode("run_start", when=1.0, run="t", config={"train": {"epochs": 4}},
-                           versions={}, seed=0, start_epoch=0),
-             events.encode("train_epoch", when=2.0, epoch=0, metrics={"loss": 2.0},
-                           epoch_seconds=1.0, learning_rate=0.05, drop_path=0.0)]
+    def start(when, start_epoch):
+        return events.encode("run_start", when=when, run="t", config={"train": {"epochs": 4}},
+                             versions={}, seed=0, start_epoch=start_epoch, run_kind="train")
+
+    def epoch(when, n, loss):
+        return events.encode("train_epoch", when=when, epoch=n, metrics={"loss": loss},
+                             epoch_seconds=1.0, learning_rate=0.05, drop_path=0.0)
+
+    lines = [start(1.0, 0), epoch(2.0, 0, 2.0), epoch(3.0, 1, 1.9),
+             events.encode("run_end", when=3.5, status="interrupted", epoch=1,
+                           reason="KeyboardInterrupt", seconds=2.5),
+             # resumed after epoch 0's model was saved: the logged epoch 1 is redone
+             start(5.0, 1), epoch(6.0, 1, 1.5)]
     view = fold([events.decode(line) for line in lines])
-    assert view.epoch_cap == 4 and [p.epoch for p in view.points()] == [0]
+    assert view.run_kind == "train" and view.sessions == 2
+    assert view.epoch_cap == 4 and [p.epoch for p in view.points()] == [0, 1]
     assert view.points()[0].sparsity is None
-    assert state.metric_series(view, "loss") == ([0], [2.0])
+    assert state.metric_series(view, "loss") == ([0, 1], [2.0, 1.5])
+    specs = {spec.name: spec for spec in charts.build_specs([view], 0)}
+    for name in charts.SEARCH_ONLY:
+        assert not specs[name].series and "training run" in specs[name].empty
+    assert specs["loss"].series and specs["loss"].empty == "no epoch finished yet"

@@ -70,15 +70,16 @@ class CellGraph(Static):
     def show(self, view: state.RunView, cell_type: str) -> None:
         self.cell_type = cell_type
         self.rows = edge_rows(view, cell_type)
-        self.update(self.render_rows())
+        self.update(self.render_rows(view.run_kind))
 
-    def render_rows(self) -> Text:
+    def render_rows(self, run_kind: str = "search") -> Text:
         text = Text()
         text.append(f"{self.cell_type} cell", style="bold")
         text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
                     "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
         if not self.rows:
-            text.append("\nno epoch finished yet", style="dim")
+            text.append("\na training run: its fixed cell is in genotype.json" if run_kind ==
+                        "train" else "\nno epoch finished yet", style="dim")
             return text
         target = None
         for row in self.rows:

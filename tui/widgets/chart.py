@@ -35,7 +35,7 @@ def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
         fig.draw(signal)
         drawn += 1
     if not drawn:
-        return Text(f"{spec.title}\n\n  (no epoch finished yet)", style="dim")
+        return Text(f"{spec.title}\n\n  ({spec.empty})", style="dim")
     return Text.from_ansi(str(fig.build()), no_wrap=True)
 
 
