@@ -1,6 +1,12 @@
 """Error types that the command line reports as one line and exit code 2."""
 
 
+def describe(err: BaseException) -> str:
+    """`TypeName: first line of its message`, for a one-line error wrapping a library's."""
+    text = str(err)
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 class AsapError(Exception):
     """Base class: a problem with the user's input, reported without a traceback."""
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from asap_keras import run_dir as run_dir_lib
-from asap_keras.errors import AsapError, CheckpointError
+from asap_keras.errors import AsapError, CheckpointError, describe
 
 SAVED_MODEL_DIR = "saved_model"
 METADATA_FILE = "metadata.json"
@@ -62,15 +62,14 @@ def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
             f"to export. Retrain its cell first (asap-keras train CONFIG --genotype "
             f"{run_path / run_dir_lib.GENOTYPE_FILE}) and export that run. "
             f"Received: RUN_DIR={str(run_dir)!r}")
-    model_file = run_path / "model.keras"
+    model_file = run_path / run_dir_lib.MODEL_FILE
     if not model_file.is_file():
         raise CheckpointError(f"no trained model in the run (it saves model.keras after each "
                               f"epoch). Received: {str(model_file)!r}")
     try:
         model = keras.saving.load_model(model_file)
     except Exception as err:  # a truncated zip raises several types
-        raise CheckpointError(f"cannot load the trained model ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''}). "
+        raise CheckpointError(f"cannot load the trained model ({describe(err)}). "
                               f"Received: {str(model_file)!r}") from None
     shape = check_input_shape(model, input_shape)
     out = Path(out)
@@ -86,7 +85,7 @@ def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         archive.write_out(str(staging / SAVED_MODEL_DIR), verbose=False)
-        shutil.copy2(model_file, staging / "model.keras")
+        shutil.copy2(model_file, staging / run_dir_lib.MODEL_FILE)
         metadata = {
             "genotype": model.genotype, "input_shape": list(shape),
             "trained_image_shape": list(model.image_shape),

@@ -14,6 +14,7 @@ CONFIG_FILE = "config.resolved.toml"
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 GENOTYPE_FILE = "genotype.json"
+MODEL_FILE = "model.keras"  # a training run's model, saved after each epoch
 CHECKPOINT_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 

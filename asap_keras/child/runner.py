@@ -20,12 +20,11 @@ from asap_keras.child.cost import multiply_adds
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
 from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
-from asap_keras.errors import CheckpointError, DataError, RunDirError
+from asap_keras.errors import CheckpointError, DataError, RunDirError, describe
 from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.search.runner import configure_runtime, make_strategy
 from asap_keras.space.genotype import Genotype
 
-MODEL_FILE = "model.keras"
 RESULTS_FILE = "results.json"
 
 
@@ -86,7 +85,7 @@ class TrainRecorder(keras.callbacks.Callback):
         self.event_log.emit("train_epoch", epoch=epoch, metrics=metrics, epoch_seconds=seconds,
                             learning_rate=lr,
                             drop_path=float(self.model.drop_path_rate.numpy()))
-        save_model(self.model, self.run_path / MODEL_FILE)
+        save_model(self.model, self.run_path / run_dir_lib.MODEL_FILE)
 
 
 def save_model(model, path: Path) -> None:
@@ -183,7 +182,9 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
                                       genotype.to_json() + "\n")
     with make_strategy(cfg.runtime.strategy).scope():
         model = build_model(cfg, genotype, train, steps)
-    start_epoch = _restore(model, run_path / MODEL_FILE, steps) if resume is not None else 0
+    start_epoch = 0
+    if resume is not None:
+        start_epoch = _restore(model, run_path / run_dir_lib.MODEL_FILE, steps)
     train_ds, test_ds = _datasets(train, test, cfg, start_epoch)
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     recorder = TrainRecorder(log, run_path)
@@ -237,8 +238,7 @@ def _restore(model, model_file: Path, steps_per_epoch: int) -> int:
     try:
         model.load_weights(model_file)
     except Exception as err:  # a truncated zip or a mismatched file raise several types
-        raise CheckpointError(f"cannot restore the trained model ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''}). "
+        raise CheckpointError(f"cannot restore the trained model ({describe(err)}). "
                               f"Received: {str(model_file)!r}") from None
     iterations = int(model.optimizer.iterations.numpy())
     if iterations % steps_per_epoch:

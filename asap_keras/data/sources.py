@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asap_keras.errors import DataError
+from asap_keras.errors import DataError, describe
 
 TFDS_NAMES = ("cifar10", "cifar100", "svhn_cropped", "fashion_mnist", "mnist")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -57,8 +57,7 @@ def load_tfds(name: str, data_dir: str = "", split: str = "train") -> ImageSet:
         raise DataError(
             f"tensorflow-datasets dataset {name!r} (split {split!r}) is not available "
             f"offline in {where}; prepare it first (e.g. `tfds build {name}`) or set "
-            f"data.data_dir. Received: data.name={name!r} ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''})") from None
+            f"data.data_dir. Received: data.name={name!r} ({describe(err)})") from None
     images, labels = [], []
     for x, y in tfds.as_numpy(ds.batch(1024)):
         images.append(x)
