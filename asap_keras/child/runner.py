@@ -188,7 +188,10 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
     train_ds, test_ds = _datasets(train, test, cfg, start_epoch)
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     recorder = TrainRecorder(log, run_path)
-    recorder.seconds = _epoch_seconds(run_path / run_dir_lib.EVENTS_FILE, start_epoch)
+    earlier = list(_logged(run_path / run_dir_lib.EVENTS_FILE))  # read once, before this session
+    recorder.seconds = _epoch_seconds(earlier, start_epoch)
+    resumed_at = [e["start_epoch"] for e in earlier if e.kind == "run_start"
+                  and e["start_epoch"] > 0] + ([start_epoch] if start_epoch else [])
     started = time.time()
     with ends_run(log, lambda: len(recorder.seconds) - 1) as outcome:
         log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
@@ -208,7 +211,7 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
             "epochs": cfg.train.epochs, "epoch_seconds": recorder.seconds,
             "train_seconds": time.time() - started, "test_examples": int(len(test.labels)),
             "image_shape": list(train.image_shape), "num_classes": train.num_classes,
-            "resumed_at_epochs": _resume_points(run_path / run_dir_lib.EVENTS_FILE),
+            "resumed_at_epochs": resumed_at,
         }
         run_dir_lib.atomic_write_text(run_path / RESULTS_FILE,
                                       json.dumps(results, indent=2) + "\n")
@@ -259,13 +262,8 @@ def _logged(events_file: Path):
             continue
 
 
-def _epoch_seconds(events_file: Path, before: int) -> list[float]:
+def _epoch_seconds(earlier: list, before: int) -> list[float]:
     """Seconds of the epochs `0..before-1` as logged by the earlier attempts."""
-    seconds = {e["epoch"]: e["epoch_seconds"] for e in _logged(events_file)
+    seconds = {e["epoch"]: e["epoch_seconds"] for e in earlier
                if e.kind == "train_epoch" and e["epoch"] < before}
     return [seconds[epoch] for epoch in sorted(seconds)]
-
-
-def _resume_points(events_file: Path) -> list[int]:
-    return [e["start_epoch"] for e in _logged(events_file)
-            if e.kind == "run_start" and e["start_epoch"] > 0]
