@@ -43,6 +43,16 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def write_results(path: str | Path, results: dict) -> None:
+    """Writes a benchmark's results JSON atomically and says where."""
+    from asap_keras.run_dir import atomic_write_text
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def step_times(model, dataset, steps):
     """Seconds of `steps + 1` training steps; the first includes any trace."""
     import keras
@@ -122,7 +132,6 @@ def main() -> None:
     from asap_keras.config import config_from_dict
     from asap_keras.data.search_split import SearchData
     from asap_keras.data.sources import load_folder
-    from asap_keras.run_dir import atomic_write_text
     from asap_keras.search.model import SearchModel
     from asap_keras.search.optimizers import FusedMomentumSGD
     from asap_keras.search.runner import build_model, configure_runtime
@@ -198,10 +207,7 @@ def main() -> None:
     results["pruned_over_built_step_ratio_interleaved"] = results["interleaved"]["ratio"]
     print(json.dumps(results["interleaved"]), flush=True)
     results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(results, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results(args.out, results)
 
 
 if __name__ == "__main__":

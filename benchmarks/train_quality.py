@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.search_speed import cpu_model, extract  # noqa: E402
+from benchmarks.search_speed import cpu_model, extract, write_results  # noqa: E402
 
 
 def found_genotype(path: str | None) -> tuple[str, str]:
@@ -55,7 +55,6 @@ def main() -> None:
     from asap_keras.child.genotypes import resolve
     from asap_keras.child.runner import run_training
     from asap_keras.config import config_from_dict
-    from asap_keras.run_dir import atomic_write_text
 
     root = extract(Path(args.data), HERE / "data" / "cifar10")
     found_path, found_source = found_genotype(args.found)
@@ -80,10 +79,7 @@ def main() -> None:
             "multiply_adds_m": out["multiply_adds_m"], "epoch_seconds": out["epoch_seconds"],
             "wall_seconds": time.time() - started}
         print(json.dumps({label: results["cells"][label]["test_accuracy"]}), flush=True)
-    out_path = Path(args.out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_path, json.dumps(results, indent=2) + "\n")
-    print(f"wrote {out_path}")
+    write_results(args.out, results)
 
 
 if __name__ == "__main__":
