@@ -13,6 +13,8 @@ RUN_COLORS = ((86, 156, 255), (255, 150, 60), (90, 200, 120), (230, 90, 160),
 MARKERS = ("braille", "hd", "•")
 CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time")
 SEARCH_ONLY = ("sparsity", "entropy", "temperature")  # a retraining run has none of these
+NO_EPOCH_YET = "no epoch finished yet"
+TRAINING_RUN = "a training run: no search to chart"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ChartSpec:
     name: str
     title: str
     series: list = field(default_factory=list)
-    empty: str = "no epoch finished yet"  # what an empty chart says
+    empty: str = NO_EPOCH_YET  # what an empty chart says
 
 
 def run_color(index: int) -> tuple:
@@ -101,8 +103,7 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
     }
     training_only = bool(views) and all(v.run_kind == "train" for v in views)
     return [ChartSpec(name, titles[name], specs[name],
-                      "a training run: no search to chart" if training_only
-                      and name in SEARCH_ONLY else "no epoch finished yet")
+                      TRAINING_RUN if training_only and name in SEARCH_ONLY else NO_EPOCH_YET)
             for name in CHART_NAMES]
 
 

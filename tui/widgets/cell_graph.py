@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from tui import state
+from tui import charts, state
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ class CellGraph(Static):
         text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
                     "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
         if not self.rows:
-            text.append("\na training run: its fixed cell is in genotype.json" if run_kind ==
-                        "train" else "\nno epoch finished yet", style="dim")
+            empty = ("a training run: its fixed cell is in genotype.json"
+                     if run_kind == "train" else charts.NO_EPOCH_YET)
+            text.append(f"\n{empty}", style="dim")
             return text
         target = None
         for row in self.rows:
