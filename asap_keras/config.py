@@ -17,6 +17,7 @@ from asap_keras.errors import ConfigError
 DATA_SOURCES = ("digits", "tfds", "folder")
 STRATEGIES = ("default", "mirrored")
 METHODS = ("asap",)
+ALPHA_INITS = ("zeros", "normal")
 
 
 def _fail(path: str, rule: str, value: Any) -> None:
@@ -101,11 +102,15 @@ class SpaceConfig:
 
 @dataclass(frozen=True)
 class AnnealConfig:
-    """`[search.anneal]`: T = t0 * beta^epoch; architecture steps once T < grace."""
+    """`[search.anneal]`: T = t0 * beta^epoch; architecture steps once T < grace.
+
+    The default grace temperature 1.05 lies between T(5) = 1.006 and T(4) = 1.059 of the
+    paper's schedule (t0 1.3, beta 0.95), so epochs 0-4 are its five grace epochs.
+    """
 
     t0: float = 1.3
     beta: float = 0.95
-    grace_temperature: float = 1.0
+    grace_temperature: float = 1.05
 
     def validate(self, prefix: str) -> None:
         if self.t0 <= 0:
@@ -118,13 +123,21 @@ class AnnealConfig:
 
 @dataclass(frozen=True)
 class PruneConfig:
-    """`[search.prune]`: an op dies once Phi < factor / N (N candidates on its edge)."""
+    """`[search.prune]`: an op dies once Phi < factor / N (N candidates on its edge).
+
+    The step prunes (the op weighs 0 at once); its compute leaves the graph at the epoch's
+    end, or sooner once the live ops fell by `rebuild_fraction` of those the step computes.
+    """
 
     threshold_factor: float = 0.4
+    rebuild_fraction: float = 0.3
 
     def validate(self, prefix: str) -> None:
         if not 0.0 <= self.threshold_factor < 1.0:
             _fail(f"{prefix}.threshold_factor", "must be in [0, 1)", self.threshold_factor)
+        if not 0.0 < self.rebuild_fraction <= 1.0:
+            _fail(f"{prefix}.rebuild_fraction", "must be in (0, 1] (1: rebuild only at "
+                  "epoch ends)", self.rebuild_fraction)
 
 
 @dataclass(frozen=True)
@@ -177,6 +190,8 @@ class SearchConfig:
     method: str = "asap"
     epochs: int = 50
     log_every_steps: int = 10
+    alpha_init: str = "zeros"
+    alpha_init_scale: float = 1e-3
     anneal: AnnealConfig = field(default_factory=AnnealConfig)
     prune: PruneConfig = field(default_factory=PruneConfig)
     weight_optimizer: WeightOptimizerConfig = field(default_factory=WeightOptimizerConfig)
@@ -189,6 +204,16 @@ class SearchConfig:
             _fail(f"{prefix}.epochs", "must be >= 1", self.epochs)
         if self.log_every_steps < 1:
             _fail(f"{prefix}.log_every_steps", "must be >= 1", self.log_every_steps)
+        if self.alpha_init not in ALPHA_INITS:
+            _fail(f"{prefix}.alpha_init", f"must be one of {ALPHA_INITS} (zeros: ASAP Alg. 1; "
+                  "normal: alpha_init_scale * N(0, 1), as DARTS)", self.alpha_init)
+        if not self.alpha_init_scale > 0:
+            _fail(f"{prefix}.alpha_init_scale", "must be > 0", self.alpha_init_scale)
+
+    @property
+    def alpha_scale(self) -> float:
+        """The standard deviation alphas start with (0: all zero)."""
+        return self.alpha_init_scale if self.alpha_init == "normal" else 0.0
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,6 @@ from asap_keras import run_dir as run_dir_lib
 from asap_keras.errors import CheckpointError
 from asap_keras.search import checkpoint
 from asap_keras.space import genotype as genotype_lib
-from asap_keras.space import relaxation
-
-
-def genotype_of_state(state: dict, op_names, nodes) -> genotype_lib.Genotype:
-    """The genotype of an architecture state `{'alpha', 'alive', 'temperature'}`."""
-    weights = {"phi": relaxation.state_weights(state), "alpha": state["alpha"],
-               "alive": state["alive"]}
-    return genotype_lib.derive(weights, op_names, nodes)
 
 
 def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:
@@ -26,7 +18,7 @@ def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:
     if not ops or not nodes:
         raise CheckpointError(f"checkpoint metadata lacks the op set or node count. "
                               f"Received: {str(path)!r}")
-    return genotype_of_state(state, ops, nodes)
+    return genotype_lib.derive(state, ops, nodes)
 
 
 def derive_run(run_path: str | Path, checkpoint_file: str | Path | None = None):

@@ -167,7 +167,7 @@ def main() -> None:
             np.put_along_axis(mask, order[:, :keep], 1.0, axis=1)
             arch.masks[t].assign(mask)
         model.sync_structure(force=True)
-        stage = {"ops_per_edge": keep, "live_ops": model.network.live_op_count(),
+        stage = {"ops_per_edge": keep, "live_ops": model.network.traced_op_count(),
                  **timed_steps(model, stream, args.ratio_steps if keep == 1 else args.steps)}
         results["stages"].append(stage)
         print(json.dumps(stage), flush=True)
@@ -194,7 +194,7 @@ def main() -> None:
         for edge in cell.edges:
             edge.alive = (0,)
     model.make_train_function(force=True)
-    built = {"live_ops": model.network.live_op_count(),
+    built = {"live_ops": model.network.traced_op_count(),
              **timed_steps(model, stream, args.ratio_steps)}
     results["built_discrete"] = built
     print(json.dumps(built), flush=True)

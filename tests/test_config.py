@@ -26,6 +26,23 @@ def test_paper_defaults():
     assert (cfg.search.anneal.t0, cfg.search.anneal.beta) == (1.3, 0.95)
     assert cfg.search.prune.threshold_factor == 0.4
     assert cfg.search.epochs == 50
+    # Algorithm 1 starts alpha at 0; DARTS' 1e-3 * N(0, 1) is the "normal" option.
+    assert cfg.search.alpha_init == "zeros" and cfg.search.alpha_scale == 0.0
+    darts = config_from_dict({"search": {"alpha_init": "normal"}})
+    assert darts.search.alpha_scale == 1e-3
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"search": {"alpha_init": "uniform"}},
+     r"search\.alpha_init must be one of \('zeros', 'normal'\).*Received: alpha_init='uniform'"),
+    ({"search": {"alpha_init_scale": 0}}, r"search\.alpha_init_scale must be > 0"),
+    ({"search": {"prune": {"rebuild_fraction": 0.0}}},
+     r"search\.prune\.rebuild_fraction must be in \(0, 1\].*Received: rebuild_fraction=0\.0"),
+    ({"search": {"prune": {"rebuild_fraction": 1.5}}}, r"rebuild_fraction=1\.5"),
+])
+def test_search_options_are_validated(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(raw)
 
 
 def test_unknown_key_names_its_dotted_path():

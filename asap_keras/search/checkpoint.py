@@ -13,7 +13,8 @@ import numpy as np
 from asap_keras.errors import CheckpointError
 
 _PATTERN = re.compile(r"^ckpt-epoch-(\d{4,})\.npz$")
-FORMAT_VERSION = 1
+# 2: the step prunes (pruned_at/pruned_weight/threshold Variables, weight step first).
+FORMAT_VERSION = 2
 
 
 def checkpoint_path(directory: Path, epoch: int) -> Path:
@@ -116,6 +117,10 @@ def restore(model, path: Path, signature: dict | None = None) -> int:
         CheckpointError: corrupt file, another signature, or a variable of another shape.
     """
     meta = read_meta(path)
+    if meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {str(path)!r} has format {meta.get('format')!r}; "
+                              f"this asap-keras resumes format {FORMAT_VERSION} only "
+                              f"(`asap-keras derive` still reads it)")
     if signature is not None and meta.get("signature") != signature:
         raise CheckpointError(f"checkpoint {str(path)!r} was written by another model "
                               f"(signature {meta.get('signature')}); this run builds "

@@ -1,4 +1,4 @@
-"""SearchModel: fit() with two optimizers, an architecture phase and a weight phase."""
+"""SearchModel: fit() with two optimizers, a weight phase and an architecture phase."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ def _cross_entropy(labels, logits):
 
 @keras.saving.register_keras_serializable(package="asap_keras")
 class SearchModel(keras.Model):
-    """Wraps a `SearchNetwork`; `train_step` runs an architecture step then a weight step.
+    """Wraps a `SearchNetwork`; `train_step` follows ASAP Algorithm 1.
 
-    The step's structure (which ops run, whether the architecture phase runs) is read from
-    Variables at trace time; `sync_structure()` re-reads them and rebuilds the train and
-    test functions when they changed, so a pruned op or a grace-period arch step is simply
-    not in the graph. (Under MirroredStrategy a `tf.cond` around an optimizer update is
-    refused: a cross-replica sync point inside control flow.)
+    Each step: a weight step, then (past grace) an architecture step and the prune of every
+    op with Phi < theta, which sets mask Variables inside the step. Which ops the step
+    computes and whether the architecture phase runs are read at trace time;
+    `sync_structure()` rebuilds the step functions from the masks, so a pruned op leaves the
+    graph at the next rebuild (it weighs 0 until then). (Under MirroredStrategy a `tf.cond`
+    around an optimizer update is refused: a cross-replica sync point inside control flow.)
 
     Args:
         network: the supernet.
@@ -49,6 +50,7 @@ class SearchModel(keras.Model):
         self.arch_weight_decay = 0.0
         self.clipnorm = None
         self.traced_structures = 0
+        self.rebuild_reasons = []
         # The supernet creates its variables at construction: nothing is left to build (and
         # Keras must not try to build it from the zipped (weight, arch) data spec).
         self.built = True
@@ -84,33 +86,56 @@ class SearchModel(keras.Model):
         return [self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
                 self.arch_accuracy_metric]
 
-    def sync_structure(self, force=False):
-        """Re-reads alive masks and the arch switch; rebuilds the step functions if changed.
+    def sync_structure(self, reason="structure", force=False):
+        """Re-reads the masks and the arch switch; rebuilds step functions that changed.
+
+        A change of the alive ops rebuilds the train and the test function; a flip of the
+        architecture switch only the train function (the test step has no such phase).
+
+        Args:
+            reason: why, reported in the next `trace` event (e.g. "epoch_end").
+            force: rebuild both even if nothing changed.
 
         Returns:
-            True if the train and test functions were rebuilt.
+            True if a step function was rebuilt.
         """
-        changed = self.network.sync_alive()
+        alive_changed = self.network.sync_alive() or force
         arch_phase = bool(self.network.arch.arch_enabled.numpy() > 0.5)
-        changed = changed or arch_phase != self.arch_phase
+        phase_changed = arch_phase != self.arch_phase
         self.arch_phase = arch_phase
-        if changed or force:
-            self.traced_structures += 1
-            self.make_train_function(force=True)
+        if not (alive_changed or phase_changed):
+            return False
+        self.traced_structures += 1
+        self.rebuild_reasons.append(reason)
+        self.make_train_function(force=True)
+        if alive_changed:
             self.make_test_function(force=True)
-        return changed or force
+        return True
+
+    def take_rebuild_reasons(self):
+        """The reasons of the rebuilds since the last call, joined with '+' (then cleared)."""
+        reasons, self.rebuild_reasons = self.rebuild_reasons, []
+        return "+".join(dict.fromkeys(reasons))
 
     def train_step(self, data):
+        """One iteration of ASAP Algorithm 1: weight step, then (past grace) arch step + prune."""
         (x_weight, y_weight), (x_arch, y_arch) = data
-        if self.arch_phase and self.network.undecided_cell_types():
-            self._architecture_step(x_arch, y_arch)
         self._weight_step(x_weight, y_weight)
+        undecided = self.network.undecided_cell_types()
+        if self.arch_phase and undecided:
+            self._architecture_step(x_arch, y_arch, undecided)
+            step = self.weight_optimizer.iterations - 1  # this iteration's global index
+            self.network.arch.prune(undecided, step)
         return {m.name: m.result() for m in self.metrics}
 
-    def _architecture_step(self, x, y):
-        """Phase 1: first-order update of alpha on an architecture batch (ASAP Alg. 1)."""
-        # A cell type whose edges are all down to one op has no gradient left to follow.
-        variables = [self.network.arch.alphas[t] for t in self.network.undecided_cell_types()]
+    def _architecture_step(self, x, y, cell_types):
+        """First-order update of alpha on an architecture batch (ASAP Alg. 1, line 6).
+
+        Only alive ops of undecided edges move: the others are put back after the update
+        (Adam's momentum would otherwise keep moving them).
+        """
+        arch = self.network.arch
+        variables = [arch.alphas[t] for t in cell_types]
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = _cross_entropy(y, logits)
@@ -118,12 +143,16 @@ class SearchModel(keras.Model):
         grads = sum_over_replicas(tape.gradient(scaled, variables))
         decay = tf.constant(self.arch_weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
+        movable = [arch.movable(t) for t in cell_types]
+        before = [tf.identity(v.value) for v in variables]
         apply_summed(self.arch_optimizer, grads, variables)
+        for variable, old, move in zip(variables, before, movable):
+            variable.assign(tf.where(move, variable.value, old))
         self.arch_loss_tracker.update_state(loss)
         self.arch_accuracy_metric.update_state(y, logits)
 
     def _weight_step(self, x, y):
-        """Phase 2: SGD on the weights of the alive ops on a weight batch."""
+        """SGD on the weights of the ops in the structure on a weight batch (Alg. 1, line 4)."""
         variables = self.network.live_weight_variables()
         with tf.GradientTape() as tape:
             logits = self(x, training=True)

@@ -58,7 +58,8 @@ def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoc
     space, search = cfg.space, cfg.search
     network = SearchNetwork(num_classes, image_shape[-1], op_set(space.ops), space.channels,
                             space.cells, space.nodes, space.stem_multiplier,
-                            temperature=search.anneal.t0, name="supernet")
+                            temperature=search.anneal.t0, alpha_scale=search.alpha_scale,
+                            name="supernet")
     model = SearchModel(network, name="search_model")
     w, a = search.weight_optimizer, search.arch_optimizer
     lr = keras.optimizers.schedules.CosineDecay(
@@ -99,7 +100,8 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
     """
     from asap_keras.data.search_split import SearchData
     from asap_keras.data.sources import load_images
-    from asap_keras.search.callbacks import AnnealAndPrune, EventRecorder, SearchCheckpoint
+    from asap_keras.search.callbacks import Anneal, FollowPrunes, SearchCheckpoint
+    from asap_keras.search.recorder import EventRecorder
 
     if resume is not None:
         run_path = run_dir_lib.open_run_dir(resume)
@@ -132,24 +134,26 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
              strategy=cfg.runtime.strategy, replicas=strategy.num_replicas_in_sync,
              steps_per_epoch=data.steps_per_epoch, image_shape=list(data.image_shape),
              class_names=list(images.class_names))
-    an = cfg.search.anneal
-    schedule = AnnealAndPrune(an.t0, an.beta, an.grace_temperature,
-                              cfg.search.prune.threshold_factor, log)
+    an, prune = cfg.search.anneal, cfg.search.prune
+    anneal = Anneal(an.t0, an.beta, an.grace_temperature, prune.threshold_factor)
+    recorder = EventRecorder(log, anneal, cfg.search.log_every_steps,
+                             str(run_path / run_dir_lib.TENSORBOARD_DIR))
     callbacks = [
-        schedule,
+        anneal,
+        FollowPrunes(prune.rebuild_fraction, log),
         SearchCheckpoint(run_path / run_dir_lib.CHECKPOINT_DIR, signature, log),
-        EventRecorder(log, schedule, cfg.search.log_every_steps,
-                      str(run_path / run_dir_lib.TENSORBOARD_DIR)),
+        recorder,
         *extra_callbacks,
     ]
-    epoch = start_epoch
-    with ends_run(log, lambda: epoch) as outcome:
+    def last_epoch():  # the last finished epoch, for run_end
+        return start_epoch - 1 if recorder.last_epoch is None else recorder.last_epoch
+
+    with ends_run(log, last_epoch) as outcome:
         if start_epoch < cfg.search.epochs and not _is_discrete(model):
             model.fit(data.train_dataset(start_epoch, cfg.search.epochs),
                       steps_per_epoch=data.steps_per_epoch, epochs=cfg.search.epochs,
                       initial_epoch=start_epoch, validation_data=data.val_dataset(),
                       callbacks=callbacks, verbose=verbose, shuffle=False)
-        epoch = schedule.outcome.epoch if schedule.outcome else start_epoch - 1
         genotype = final_genotype(model)
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
@@ -166,7 +170,6 @@ def _is_discrete(model) -> bool:
 
 def final_genotype(model):
     """The genotype of the model's current architecture state."""
-    from asap_keras.derive import genotype_of_state
+    from asap_keras.space.genotype import derive
 
-    return genotype_of_state(model.network.arch.snapshot(), model.network.op_names,
-                             model.network.nodes)
+    return derive(model.network.arch.snapshot(), model.network.op_names, model.network.nodes)

@@ -1,44 +1,70 @@
-"""The architecture state as Variables: alphas, alive masks, temperature, grace switch."""
+"""The architecture state as Variables: alphas, alive masks, T, theta, the arch-step switch."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 CELL_TYPES = ("normal", "reduce")
+# Logit given to a masked op: exp() of it is exactly 0 next to any alive op's logit.
+_MASKED_LOGIT = -1e9
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
 class ArchParams(keras.layers.Layer):
-    """Holds alpha (trainable) and the alive masks, T and the arch-step switch (not trainable).
+    """Alphas (trainable) and the search state a callback or the step assigns (not trainable).
 
     Alphas and masks are shared by all cells of one type, so they live here once rather than
-    on each MixedOp; callbacks assign the non-trainable ones and checkpoints save them all.
+    on each MixedOp. Every variable is saved in checkpoints. The step itself assigns the masks
+    (ASAP Alg. 1 prunes right after each architecture step), so they and the alphas it freezes
+    are created with `only_first_replica` aggregation: every replica computes the same value.
+
+    Variables:
+        alpha_<type>: `(edges, ops)` architecture parameters.
+        mask_<type>: 1 alive, 0 pruned. An op once pruned never comes back.
+        pruned_at_<type>: global step at which each op was pruned, -1 while alive.
+        pruned_weight_<type>: the op's Phi when it was pruned.
+        temperature, threshold: T and theta of the current epoch.
+        arch_enabled: 1.0 once T is below the grace temperature.
 
     Args:
         edges: edges per cell (14 for 4 nodes).
         num_ops: candidate ops per edge.
         temperature: initial T.
-        alpha_scale: alphas start as `alpha_scale * N(0, 1)` (1e-3 as in DARTS).
+        alpha_scale: alphas start at `alpha_scale * N(0, 1)`; 0 starts them at 0, as
+            Algorithm 1 does (DARTS uses 1e-3).
     """
 
-    def __init__(self, edges, num_ops, temperature=1.0, alpha_scale=1e-3, **kwargs):
+    def __init__(self, edges, num_ops, temperature=1.0, alpha_scale=0.0, **kwargs):
         super().__init__(**kwargs)
         self.edges = edges
         self.num_ops = num_ops
         self.initial_temperature = float(temperature)
-        self.alpha_scale = alpha_scale
+        self.alpha_scale = float(alpha_scale)
         shape = (edges, num_ops)
-        init = keras.initializers.RandomNormal(stddev=alpha_scale)
-        self.alphas = {t: self.add_weight(name=f"alpha_{t}", shape=shape, initializer=init)
+        init = (keras.initializers.RandomNormal(stddev=self.alpha_scale) if self.alpha_scale
+                else "zeros")
+        state = {"trainable": False, "aggregation": "only_first_replica"}
+        self.alphas = {t: self.add_weight(name=f"alpha_{t}", shape=shape, initializer=init,
+                                          aggregation="only_first_replica")
                        for t in CELL_TYPES}
         self.masks = {t: self.add_weight(name=f"mask_{t}", shape=shape, initializer="ones",
-                                         trainable=False)
+                                         **state)
                       for t in CELL_TYPES}
+        self.pruned_at = {t: self.add_weight(name=f"pruned_at_{t}", shape=shape,
+                                             initializer=keras.initializers.Constant(-1.0),
+                                             **state)
+                          for t in CELL_TYPES}
+        self.pruned_weight = {t: self.add_weight(name=f"pruned_weight_{t}", shape=shape,
+                                                 initializer="zeros", **state)
+                              for t in CELL_TYPES}
         self.temperature = self.add_weight(
             name="temperature", shape=(),
             initializer=keras.initializers.Constant(self.initial_temperature), trainable=False)
-        # 1.0 while architecture steps run, 0.0 during grace epochs (read with tf.cond).
+        self.threshold = self.add_weight(name="threshold", shape=(), initializer="zeros",
+                                         trainable=False)
+        # 1.0 while architecture steps run, 0.0 during grace epochs (read at trace time).
         self.arch_enabled = self.add_weight(name="arch_enabled", shape=(), initializer="zeros",
                                             trainable=False)
         self.built = True
@@ -55,16 +81,70 @@ class ArchParams(keras.layers.Layer):
         """The trainable architecture variables (the architecture step's list)."""
         return [self.alphas[t] for t in CELL_TYPES]
 
+    def weights_of(self, cell_type):
+        """Phi = softmax(alpha / T) over each edge's alive ops, 0 for pruned ones (Eq. 3).
+
+        A tensor `(edges, ops)` read from the Variables when the step runs, so an op pruned
+        inside the step leaves the softmax and the mixed sum at once.
+        """
+        mask = self.masks[cell_type].value
+        logits = self.alphas[cell_type].value / self.temperature.value
+        return tf.nn.softmax(tf.where(mask > 0.5, logits, _MASKED_LOGIT), axis=-1)
+
+    def movable(self, cell_type):
+        """1 where the architecture step may change alpha: alive ops of undecided edges.
+
+        Pruned ops keep the alpha they died with, and a decided edge (one op left) keeps
+        its alphas, so the derivation compares edges on what they learned while competing.
+        """
+        mask = self.masks[cell_type].value
+        undecided = tf.reduce_sum(mask, axis=-1, keepdims=True) > 1.5
+        return tf.logical_and(mask > 0.5, undecided)
+
+    def prune(self, cell_types, step):
+        """Kills every alive op with Phi < theta at once (ASAP Alg. 1, lines 7-8).
+
+        Runs inside the step after the architecture update. An edge never loses its last
+        op: with softmax weights the strongest has Phi >= 1/N > theta, and a guard keeps it
+        anyway. Records the step and the weight of each op it kills.
+
+        Args:
+            cell_types: the cell types to prune.
+            step: the global step (a scalar tensor).
+        """
+        theta = self.threshold.value
+        for cell_type in cell_types:
+            mask = self.masks[cell_type].value
+            phi = self.weights_of(cell_type)
+            alive = mask > 0.5
+            keep = tf.logical_and(alive, phi >= theta)
+            strongest = tf.one_hot(tf.argmax(tf.where(alive, phi, -1.0), axis=-1),
+                                   self.num_ops, on_value=True, off_value=False)
+            lost_all = tf.logical_not(tf.reduce_any(keep, axis=-1, keepdims=True))
+            keep = tf.logical_or(keep, tf.logical_and(lost_all, strongest))
+            dies = tf.logical_and(alive, tf.logical_not(keep))
+            step_value = tf.cast(step, tf.float32)
+            self.pruned_at[cell_type].assign(
+                tf.where(dies, step_value, self.pruned_at[cell_type].value))
+            self.pruned_weight[cell_type].assign(
+                tf.where(dies, phi, self.pruned_weight[cell_type].value))
+            self.masks[cell_type].assign(tf.cast(keep, mask.dtype))
+
     def alive_indices(self, cell_type):
         """Per edge, the tuple of alive op indices, read from the mask Variable."""
         mask = np.asarray(self.masks[cell_type].numpy()) > 0.5
         return tuple(tuple(int(i) for i in np.nonzero(row)[0]) for row in mask)
 
     def snapshot(self):
-        """The state as numpy: {'alpha': {type: a}, 'alive': {type: m}, 'temperature': T}."""
+        """The state as numpy: alpha, alive, pruned_at, pruned_weight (per type), T, theta."""
         return {
             "alpha": {t: np.asarray(self.alphas[t].numpy()) for t in CELL_TYPES},
             "alive": {t: np.asarray(self.masks[t].numpy()) > 0.5 for t in CELL_TYPES},
+            "pruned_at": {t: np.asarray(self.pruned_at[t].numpy()).astype(np.int64)
+                          for t in CELL_TYPES},
+            "pruned_weight": {t: np.asarray(self.pruned_weight[t].numpy())
+                              for t in CELL_TYPES},
             "temperature": float(self.temperature.numpy()),
+            "threshold": float(self.threshold.numpy()),
             "arch_enabled": bool(self.arch_enabled.numpy() > 0.5),
         }

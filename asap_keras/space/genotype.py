@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asap_keras.errors import GenotypeError
+from asap_keras.space import relaxation
 from asap_keras.space.primitives import ALL_OPS, NONE, edge_endpoints
 
 EDGES_PER_NODE = 2
@@ -100,55 +101,121 @@ class Genotype:
         return cls.from_dict(raw)
 
 
-def derive_cell(phi, alpha, alive, op_names, nodes):
-    """The top-2 incoming edges of every node, each with its strongest op.
+def edge_choices(alpha, alive, temperature, op_names):
+    """Per edge, the op it keeps and that op's strength (the ranking key of `derive_cell`).
 
-    An edge's strength is the largest Phi among its alive ops other than `none`; its op is
-    that op. An edge left with only `none` ranks last and, if still needed, takes the
-    non-`none` op of largest alpha (all of them pruned), so derivation never fails.
+    The op is the alive op other than `none` with the largest alpha (the largest Phi over
+    the alive ops). Its strength is its log weight in softmax(alpha / T) over all N
+    candidates, pruned ones included with their last alpha (`relaxation.log_full_weights`),
+    as DARTS ranks edges by the full softmax. An edge left with only `none` alive gets the
+    non-`none` op of largest alpha and strength -inf, so it ranks last.
 
     Args:
-        phi: op weights `(edges, ops)`.
         alpha: architecture parameters `(edges, ops)`.
         alive: 0/1 mask `(edges, ops)`.
+        temperature: the state's T.
+        op_names: the op of each column.
+
+    Returns:
+        `(op_index, log_strength)`: int and float64 arrays of shape `(edges,)`.
+
+    Raises:
+        GenotypeError: the op set has only `none`, or the shapes disagree.
+    """
+    alpha = np.asarray(alpha, np.float64)
+    alive = np.asarray(alive) > 0.5
+    real = np.array([name != NONE for name in op_names])
+    if not real.any():
+        raise GenotypeError("the op set has only `none`; no cell can be derived")
+    if alpha.ndim != 2 or alpha.shape[1] != len(op_names) or alive.shape != alpha.shape:
+        raise GenotypeError(f"alpha and alive must both have shape (edges, {len(op_names)}). "
+                            f"Received: alpha.shape={alpha.shape}, alive.shape={alive.shape}")
+    log_weights = relaxation.log_full_weights(alpha, temperature)
+    usable = alive & real
+    fallback = np.argmax(np.where(real, alpha, -np.inf), axis=1)
+    chosen = np.where(usable.any(axis=1), np.argmax(np.where(usable, alpha, -np.inf), axis=1),
+                      fallback)
+    strength = np.where(usable.any(axis=1), log_weights[np.arange(len(alpha)), chosen], -np.inf)
+    return chosen, strength
+
+
+def derive_cell(alpha, alive, temperature, op_names, nodes):
+    """The top-2 incoming edges of every node, each with its strongest op.
+
+    Edges are ranked by `edge_choices`' strength; only exact ties fall back to the lower
+    source. Once a search is discrete every edge's Phi over its alive ops is 1.0, so that
+    Phi cannot rank edges; the weight over all candidates still carries what alpha learned.
+
+    Args:
+        alpha: architecture parameters `(edges, ops)`.
+        alive: 0/1 mask `(edges, ops)`.
+        temperature: the state's T.
         op_names: the op of each column.
         nodes: intermediate nodes.
 
     Returns:
         Tuple of `(op, source)` pairs, 2 per node, sources ascending within a node.
+
+    Raises:
+        GenotypeError: shapes that do not match `nodes` and `op_names`.
     """
-    phi, alpha = np.asarray(phi, np.float64), np.asarray(alpha, np.float64)
-    alive = np.asarray(alive) > 0.5
-    real = np.array([name != NONE for name in op_names])
-    if not real.any():
-        raise GenotypeError("the op set has only `none`; no cell can be derived")
     endpoints = edge_endpoints(nodes)
-    if phi.shape != (len(endpoints), len(op_names)):
-        raise GenotypeError(f"phi must have shape {(len(endpoints), len(op_names))}. "
-                            f"Received: phi.shape={phi.shape}")
+    shape = np.shape(alpha)
+    if shape != (len(endpoints), len(op_names)):
+        raise GenotypeError(f"alpha must have shape {(len(endpoints), len(op_names))} for "
+                            f"{nodes} nodes. Received: alpha.shape={shape}")
+    ops, strength = edge_choices(alpha, alive, temperature, op_names)
     chosen = []
     for node in range(nodes):
-        candidates = []
-        for e, (src, dst) in enumerate(endpoints):
-            if dst != node + 2:
-                continue
-            usable = alive[e] & real
-            if usable.any():
-                k = int(np.argmax(np.where(usable, phi[e], -np.inf)))
-                strength = phi[e, k]
-            else:
-                k = int(np.argmax(np.where(real, alpha[e], -np.inf)))
-                strength = -1.0
-            candidates.append((strength, -src, op_names[k], src))
-        best = sorted(candidates, reverse=True)[:EDGES_PER_NODE]
-        chosen.extend(sorted(((op, src) for _, _, op, src in best), key=lambda p: p[1]))
+        incoming = [e for e, (_, dst) in enumerate(endpoints) if dst == node + 2]
+        best = sorted(incoming, key=lambda e: (-strength[e], endpoints[e][0]))[:EDGES_PER_NODE]
+        pairs = ((op_names[ops[e]], endpoints[e][0]) for e in best)
+        chosen.extend(sorted(pairs, key=lambda pair: pair[1]))
     return tuple(chosen)
 
 
 def derive(state, op_names, nodes) -> Genotype:
-    """The genotype of an architecture state `{'phi','alpha','alive'}` per cell type."""
+    """The genotype of an architecture state `{'alpha', 'alive', 'temperature'}`.
+
+    `alpha` and `alive` map each cell type to its `(edges, ops)` array. The per-epoch
+    `genotype` event, `genotype.json` and `asap-keras derive` all call this on the same
+    saved state, so they agree.
+    """
     concat = tuple(range(2, nodes + 2))
-    cells = {t: derive_cell(state["phi"][t], state["alpha"][t], state["alive"][t], op_names,
-                            nodes)
+    cells = {t: derive_cell(state["alpha"][t], state["alive"][t], state["temperature"],
+                            op_names, nodes)
              for t in ("normal", "reduce")}
+    return Genotype(cells["normal"], concat, cells["reduce"], concat)
+
+
+def random_genotype(op_names, nodes=4, seed=0) -> Genotype:
+    """A cell drawn uniformly from the DARTS space: the random-search baseline.
+
+    Each node takes 2 distinct sources drawn uniformly from its predecessors, and each of
+    its edges an op drawn uniformly from `op_names` other than `none` (the same edge count
+    per node as a derived cell), independently for the normal and the reduction cell.
+
+    Args:
+        op_names: the candidate ops.
+        nodes: intermediate nodes.
+        seed: the draw's seed; the same seed gives the same cell.
+
+    Returns:
+        The `Genotype`.
+
+    Raises:
+        GenotypeError: the op set has no op other than `none`.
+    """
+    real = [name for name in op_names if name != NONE]
+    if not real:
+        raise GenotypeError("the op set has only `none`; no cell can be drawn")
+    rng = np.random.default_rng(seed)
+    cells = {}
+    for cell_type in ("normal", "reduce"):
+        pairs = []
+        for node in range(nodes):
+            sources = sorted(rng.choice(node + 2, size=EDGES_PER_NODE, replace=False))
+            pairs.extend((real[int(rng.integers(len(real)))], int(src)) for src in sources)
+        cells[cell_type] = tuple(pairs)
+    concat = tuple(range(2, nodes + 2))
     return Genotype(cells["normal"], concat, cells["reduce"], concat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from asap_keras.space.arch_params import CELL_TYPES, ArchParams
@@ -32,10 +33,11 @@ class SearchNetwork(keras.layers.Layer):
         nodes: intermediate nodes per cell.
         stem_multiplier: the stem outputs `stem_multiplier * C` channels.
         temperature: the initial temperature T0.
+        alpha_scale: alphas start at `alpha_scale * N(0, 1)` (0: all zero, ASAP Alg. 1).
     """
 
     def __init__(self, num_classes, in_channels, op_names, channels=16, cells=8, nodes=4,
-                 stem_multiplier=3, temperature=1.0, **kwargs):
+                 stem_multiplier=3, temperature=1.0, alpha_scale=0.0, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -45,6 +47,7 @@ class SearchNetwork(keras.layers.Layer):
         self.nodes = nodes
         self.stem_multiplier = stem_multiplier
         self.initial_temperature = temperature
+        self.alpha_scale = alpha_scale
         c_curr = stem_multiplier * channels
         self.stem = Stem(c_curr, in_channels=in_channels, name="stem")
         c_pp, c_p, c_curr = c_curr, c_curr, channels
@@ -62,7 +65,8 @@ class SearchNetwork(keras.layers.Layer):
             c_pp, c_p = c_p, nodes * c_curr
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.classifier.build((None, c_p))
-        self.arch = ArchParams(edge_count(nodes), len(self.op_names), temperature, name="arch")
+        self.arch = ArchParams(edge_count(nodes), len(self.op_names), temperature, alpha_scale,
+                               name="arch")
         self.built = True
         self.sync_alive()
 
@@ -88,22 +92,29 @@ class SearchNetwork(keras.layers.Layer):
                     changed = True
         return changed
 
-    def live_op_count(self):
-        """Alive candidate ops over the edges of all cells (the work one step does)."""
+    def traced_op_count(self):
+        """Candidate ops the step functions compute: the structure of the last rebuild."""
         return sum(len(edge.alive) for cell in self.cells for edge in cell.edges)
 
+    def live_op_count(self):
+        """Alive ops over the edges of all cells, read from the masks (the search's state)."""
+        alive = {t: int(np.sum(self.arch.masks[t].numpy() > 0.5)) for t in self.cell_types}
+        return sum(alive[cell.cell_type] for cell in self.cells)
+
+    def total_op_count(self):
+        """Candidate ops over the edges of all cells before any pruning."""
+        return sum(len(edge.op_names) for cell in self.cells for edge in cell.edges)
+
     def edge_weights(self, cell_type):
-        """Per edge, Phi over its alive ops (Eq. 3), or None where one op is left."""
-        alpha = self.arch.alphas[cell_type].value
-        temperature = self.arch.temperature.value
+        """Per edge, Phi of the ops in the structure (Eq. 3), or None where one op is left.
+
+        Phi comes from the mask Variable, so an op pruned since the last rebuild weighs 0
+        (it is still computed until the next rebuild drops it from the graph).
+        """
+        phi = self.arch.weights_of(cell_type)
         reference = next(c for c in self.cells if c.cell_type == cell_type)
-        weights = []
-        for e, edge in enumerate(reference.edges):
-            if len(edge.alive) == 1:
-                weights.append(None)
-            else:
-                weights.append(tf.nn.softmax(tf.gather(alpha[e], edge.alive) / temperature))
-        return weights
+        return [None if len(edge.alive) == 1 else tf.gather(phi[e], edge.alive)
+                for e, edge in enumerate(reference.edges)]
 
     def call(self, x, training=False):
         weights = {t: self.edge_weights(t) for t in self.cell_types}
@@ -129,4 +140,4 @@ class SearchNetwork(keras.layers.Layer):
                 "in_channels": self.in_channels, "op_names": list(self.op_names),
                 "channels": self.channels, "cells": self.num_cells, "nodes": self.nodes,
                 "stem_multiplier": self.stem_multiplier,
-                "temperature": self.initial_temperature}
+                "temperature": self.initial_temperature, "alpha_scale": self.alpha_scale}

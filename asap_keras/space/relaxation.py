@@ -44,6 +44,45 @@ def op_weights(alpha, temperature, alive=None):
     return expo / expo.sum(axis=-1, keepdims=True)
 
 
+def log_full_weights(alpha, temperature):
+    """log softmax(alpha / T) over all N candidates of each edge, alive or pruned (Eq. 3).
+
+    The weight each op would have if no op had been pruned: pruned ops keep their last
+    alpha, so an edge's surviving op still shows how clearly it beat its rivals. Computed in
+    log space with each entry relative to its own logit, so a weight within 1e-16 of 1.0
+    still differs from another (ranking decided edges must not see ties that are rounding).
+
+    Args:
+        alpha: architecture parameters, shape `(..., ops)`.
+        temperature: T > 0.
+
+    Returns:
+        Float64 array of alpha's shape, every entry <= 0.
+
+    Raises:
+        ConfigError: T <= 0.
+
+    Example:
+    >>> np.exp(log_full_weights([[0.0, 0.0]], 1.0))
+    array([[0.5, 0.5]])
+    """
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0. Received: temperature={temperature!r}")
+    z = np.asarray(alpha, dtype=np.float64) / temperature
+    n = z.shape[-1]
+    out = np.empty_like(z)
+    for k in range(n):
+        # log w_k = -log(1 + sum_{o != k} exp(z_o - z_k)), with log1p for w_k near 1.
+        others = np.delete(z, k, axis=-1) - z[..., k:k + 1]
+        if others.shape[-1] == 0:
+            out[..., k] = 0.0
+            continue
+        top = others.max(axis=-1, keepdims=True)
+        lse = top[..., 0] + np.log(np.exp(others - top).sum(axis=-1))
+        out[..., k] = -np.logaddexp(0.0, lse)
+    return out
+
+
 def state_weights(state: dict) -> dict:
     """Phi per cell type of an architecture state `{'alpha', 'alive', 'temperature'}`."""
     return {t: op_weights(state["alpha"][t], state["temperature"], state["alive"][t])
@@ -66,9 +105,3 @@ def normalized_entropy(phi, candidates=None):
         return np.zeros(phi.shape[:-1])
     logs = np.log(np.where(phi > 0, phi, 1.0))
     return -(phi * logs).sum(axis=-1) / np.log(n)
-
-
-def sparsity(alive):
-    """Fraction of pruned ops over all edges: 0 for the full supernet."""
-    alive = np.asarray(alive) > 0.5
-    return float(1.0 - alive.sum() / alive.size) if alive.size else 0.0

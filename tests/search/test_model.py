@@ -30,6 +30,11 @@ def batch(seed=0, n=8):
     return (tf.constant(x), tf.constant(y))
 
 
+def one_step(model, data):
+    """One train_step through fit(), as the search runs it."""
+    model.fit(tf.data.Dataset.from_tensors(data), epochs=1, verbose=0, shuffle=False)
+
+
 def snapshot(variables):
     return [v.numpy().copy() for v in variables]
 
@@ -54,7 +59,7 @@ def test_architecture_phase_leaves_weights_alone():
     model = make_model()
     weights = model.network.weight_variables()
     before_w, before_a = snapshot(weights), snapshot(model.network.arch.alpha_variables)
-    model._architecture_step(*batch())
+    model._architecture_step(*batch(), ("normal", "reduce"))
     assert not any(changed(before_w, weights))
     assert all(changed(before_a, model.network.arch.alpha_variables))
 
@@ -121,5 +126,108 @@ def test_a_decided_cell_type_gets_no_architecture_update():
     model.sync_structure()
     assert net.undecided_cell_types() == ("reduce",)
     before = snapshot(net.arch.alpha_variables)
-    model._architecture_step(*batch())
+    data = tf.data.Dataset.from_tensors((batch(0), batch(1))).repeat(1)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
     assert changed(before, net.arch.alpha_variables) == [False, True]
+
+
+def test_an_iteration_is_a_weight_step_then_an_architecture_step():
+    # Algorithm 1, lines 4 and 6: the architecture step sees the weights the weight step
+    # just produced. Three identical models: the real step, the phases in Alg. 1's order,
+    # and the phases reversed (DARTS' order); only the first two agree.
+    data = (batch(0), batch(1))
+    models = [make_model(cells=2) for _ in range(3)]
+    for m in models:
+        m.network.arch.threshold.assign(0.0)  # no prune: compare the updates alone
+    one_step(models[0], data)
+    models[1]._weight_step(*data[0])
+    models[1]._architecture_step(*data[1], ("reduce",))
+    models[2]._architecture_step(*data[1], ("reduce",))
+    models[2]._weight_step(*data[0])
+    alphas = [m.network.arch.alphas["reduce"].numpy() for m in models]
+    np.testing.assert_allclose(alphas[0], alphas[1], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(alphas[0], alphas[2], rtol=1e-5, atol=1e-7)
+
+
+def set_state(model, alpha, theta, cell_type="reduce"):
+    arch = model.network.arch
+    arch.alphas[cell_type].assign(np.asarray(alpha, "float32"))
+    arch.threshold.assign(theta)
+    arch.temperature.assign(1.0)
+
+
+def test_the_step_prunes_every_op_under_theta_at_once_and_records_when():
+    model = make_model(cells=2)
+    model.arch_optimizer.learning_rate.assign(1e-9)  # the alphas stay where they are put
+    alpha = np.zeros((14, 3))
+    alpha[0] = [2.0, 0.0, -2.0]  # Phi = 0.867, 0.117, 0.016: only op 2 is under 0.1
+    alpha[1] = [-3.0, -3.0, 3.0]  # Phi = 0.0025, 0.0025, 0.995: two die at once
+    set_state(model, alpha, theta=0.1)
+    one_step(model, (batch(0), batch(1)))
+    arch = model.network.arch
+    mask = arch.masks["reduce"].numpy()
+    np.testing.assert_array_equal(mask[0], [1, 1, 0])
+    np.testing.assert_array_equal(mask[1], [0, 0, 1])
+    assert mask[2:].all()  # uniform edges (Phi = 1/3) stay
+    pruned_at = arch.pruned_at["reduce"].numpy()
+    assert pruned_at[0, 2] == 0 and pruned_at[1, 0] == pruned_at[1, 1] == 0
+    assert (pruned_at[mask > 0.5] == -1).all()
+    expected = np.exp(-2.0) / (np.exp(2.0) + 1 + np.exp(-2.0))
+    assert arch.pruned_weight["reduce"].numpy()[0, 2] == pytest.approx(expected, rel=1e-4)
+    # The masked ops weigh 0 in the very next forward pass, before any rebuild.
+    phi = model.network.edge_weights("reduce")
+    assert phi[0].numpy()[2] == 0.0 and phi[1].numpy()[0] == 0.0
+    # An op that falls under theta in the second iteration records global step 1.
+    alpha[3] = [0.0, 0.0, -4.0]
+    set_state(model, alpha, theta=0.1)
+    one_step(model, (batch(2), batch(3)))
+    assert arch.pruned_at["reduce"].numpy()[3, 2] == 1
+    assert arch.pruned_at["reduce"].numpy()[0, 2] == 0  # earlier deaths keep their step
+
+
+def test_an_edge_never_loses_its_last_op_even_under_an_absurd_threshold():
+    model = make_model(cells=2)
+    model.arch_optimizer.learning_rate.assign(1e-9)
+    set_state(model, np.zeros((14, 3)), theta=0.9)  # every Phi (1/3) is under theta
+    one_step(model, (batch(0), batch(1)))
+    mask = model.network.arch.masks["reduce"].numpy()
+    np.testing.assert_array_equal(mask.sum(axis=1), np.ones(14))
+
+
+def test_pruned_ops_and_decided_edges_keep_their_alphas():
+    model = make_model(cells=2)
+    arch = model.network.arch
+    mask = np.ones((14, 3), np.float32)
+    mask[0, 1] = 0.0  # a pruned op on an undecided edge
+    mask[1] = [0.0, 0.0, 1.0]  # a decided edge
+    arch.masks["reduce"].assign(mask)
+    alpha = np.random.default_rng(0).normal(size=(14, 3)).astype("float32")
+    arch.alphas["reduce"].assign(alpha)
+    arch.threshold.assign(0.0)
+    model.sync_structure()
+    for i in range(3):
+        one_step(model, (batch(i), batch(i + 10)))
+    after = arch.alphas["reduce"].numpy()
+    assert after[0, 1] == alpha[0, 1]
+    np.testing.assert_array_equal(after[1], alpha[1])
+    assert not np.allclose(after[0, [0, 2]], alpha[0, [0, 2]])
+    assert not np.allclose(after[2:], alpha[2:])
+
+
+def test_the_in_step_prune_agrees_with_the_pure_rule():
+    from asap_keras.search import schedules
+    from asap_keras.space.relaxation import op_weights
+
+    net = SearchNetwork(3, 1, OPS, channels=2, cells=2, temperature=0.3)
+    arch = net.arch
+    rng = np.random.default_rng(3)
+    for trial in range(5):
+        alpha = rng.normal(size=(14, 3)).astype("float32")
+        alive = rng.random((14, 3)) > 0.3
+        alive[np.arange(14), rng.integers(0, 3, 14)] = True
+        arch.alphas["reduce"].assign(alpha)
+        arch.masks["reduce"].assign(alive.astype("float32"))
+        arch.threshold.assign(0.25)
+        arch.prune(("reduce",), tf.constant(trial))
+        expected = schedules.prune(op_weights(alpha, 0.3, alive), alive, 0.25)
+        np.testing.assert_array_equal(arch.masks["reduce"].numpy() > 0.5, expected)

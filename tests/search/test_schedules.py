@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from asap_keras.config import load_config
 from asap_keras.errors import ConfigError
 from asap_keras.search import schedules
 
@@ -12,8 +13,14 @@ def test_temperature_anneals_exponentially():
         schedules.temperature(1, 1.3, 1.5)
 
 
-def test_paper_grace_period_is_about_five_epochs():
-    # T = 1.3 * 0.95^e stays >= 1 for e <= 5: six weight-only epochs.
+def test_the_shipped_paper_config_has_exactly_five_grace_epochs(configs_dir):
+    # Sec. 4.1: "the first five epochs are grace-cycles". By hand, 1.3 * 0.95^e is
+    # 1.300, 1.235, 1.173, 1.115, 1.059 for e = 0..4 and 1.006 for e = 5.
+    cfg = load_config(configs_dir / "cifar10.toml").search.anneal
+    assert (cfg.t0, cfg.beta) == (1.3, 0.95)
+    assert schedules.grace_epochs(cfg.t0, cfg.beta, cfg.grace_temperature) == 5
+    assert 1.006 < cfg.grace_temperature <= 1.059
+    # With tau = 1.0 it would be six (T(5) = 1.006 >= 1): the bug this default fixes.
     assert schedules.grace_epochs(1.3, 0.95, 1.0) == 6
     assert not schedules.arch_steps_enabled(1.0, 1.0)
     assert schedules.arch_steps_enabled(0.99, 1.0)

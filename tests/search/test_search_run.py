@@ -58,7 +58,7 @@ def test_event_stream_tells_the_whole_search(finished_run):
     log = read_events(finished_run)
     kinds = [e.kind for e in log]
     assert kinds[0] == "run_start" and kinds[-1] == "run_end"
-    assert log[-1]["status"] == "finished"
+    steps_per_epoch = log[0]["steps_per_epoch"]
     epochs = [e for e in log if e.kind == "epoch"]
     assert [e["epoch"] for e in epochs] == list(range(len(epochs)))
     temps = [e["temperature"] for e in epochs]
@@ -67,20 +67,45 @@ def test_event_stream_tells_the_whole_search(finished_run):
     for e in epochs:
         for cell_type, rows in e["phi"].items():
             assert len(rows) == 14 and all(abs(sum(r) - 1) < 1e-4 for r in rows)
-        assert 0 <= e["sparsity"] <= 1 and {"loss", "val_loss"} <= set(e["metrics"])
-    # Sparsity never decreases, and each prune event names an op that is dead afterwards.
+            # Phi and the masks describe the same moment: pruned ops weigh 0.
+            for phi_row, alive_row in zip(rows, e["alive"][cell_type]):
+                assert all(a or p == 0 for p, a in zip(phi_row, alive_row))
+        assert {"loss", "val_loss"} <= set(e["metrics"])
+        assert e["sparsity"] == pytest.approx(1 - e["live_ops"] / e["total_ops"])
     sparsity = [e["sparsity"] for e in epochs]
     assert sparsity == sorted(sparsity)
-    for p in (e for e in log if e.kind == "prune"):
+    # Each prune names the step it happened in, inside its epoch, and an op dead afterwards.
+    prunes = [e for e in log if e.kind == "prune"]
+    for p in prunes:
+        assert p["epoch"] * steps_per_epoch <= p["step"] < (p["epoch"] + 1) * steps_per_epoch
         after = next(e for e in epochs if e["epoch"] == p["epoch"])
         assert after["alive"][p["cell"]][p["edge"]][after["ops"].index(p["op"])] == 0
         assert p["weight"] < p["threshold"]
-    assert any(e.kind == "trace" for e in log) and any(e.kind == "step" for e in log)
+    # Gradual: ops die at several steps, in more than one epoch, not in one final sweep.
+    assert len({p["step"] for p in prunes}) >= 3 and len({p["epoch"] for p in prunes}) >= 2
+    traces = [e for e in log if e.kind == "trace"]
+    assert traces[0]["reason"] == "start" and traces[0]["live_ops"] == epochs[0]["total_ops"]
+    assert "grace_end" in {t["reason"] for t in traces}
+    assert traces[-1]["live_ops"] < traces[0]["live_ops"]
+    assert any(e.kind == "step" for e in log)
 
 
-def test_genotype_file_and_derive_agree(finished_run, capsys):
+def test_the_search_ends_discrete_with_a_cell_that_reads_intermediate_nodes(finished_run):
+    log = read_events(finished_run)
+    last = [e for e in log if e.kind == "epoch"][-1]
+    assert last["discrete"] and log[-1]["reason"] == "discrete"
+    assert all(sum(row) == 1 for rows in last["alive"].values() for row in rows)
+    saved = json.loads((finished_run / "genotype.json").read_text())
+    # The regression this guards: every node wired to the two cell inputs only.
+    sources = [src for cell in ("normal", "reduce") for _, src in saved[cell]]
+    assert max(sources) >= 2
+
+
+def test_genotype_file_event_and_derive_agree(finished_run, capsys):
     saved = json.loads((finished_run / "genotype.json").read_text())
     assert len(saved["normal"]) == 8 and len(saved["reduce"]) == 8
+    last_event = [e for e in read_events(finished_run) if e.kind == "genotype"][-1]
+    assert last_event["genotype"] == saved
     assert main(["derive", str(finished_run)]) == 0
     assert json.loads(capsys.readouterr().out) == saved
 
@@ -156,7 +181,9 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
     epochs = [e for e in log if e.kind == "epoch"]
     assert len(epochs) == 2 and not epochs[0]["grace"]
     assert all(e["metrics"]["loss"] > 0 and e["metrics"]["arch_loss"] > 0 for e in epochs)
-    # The second epoch ran the step rebuilt after the first epoch's prunes.
+    # The step pruned under the strategy, and a later step ran the rebuilt, smaller graph.
     assert any(e.kind == "prune" and e["epoch"] == 0 for e in log)
-    assert [e["live_ops"] for e in log if e.kind == "trace"] == [
-        epochs[0]["total_ops"], epochs[0]["live_ops"]]
+    traces = [e for e in log if e.kind == "trace"]
+    assert traces[0]["live_ops"] == epochs[0]["total_ops"]
+    assert traces[-1]["live_ops"] < traces[0]["live_ops"]
+    assert traces[-1]["live_ops"] >= epochs[-1]["live_ops"]

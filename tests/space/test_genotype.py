@@ -3,50 +3,137 @@ import pytest
 
 from asap_keras.errors import GenotypeError
 from asap_keras.space import genotype as g
-from asap_keras.space.primitives import ASAP_OPS, DARTS_OPS, edge_count
+from asap_keras.space.primitives import ASAP_OPS, DARTS_OPS, edge_endpoints
+
+EDGES = edge_endpoints(4)  # (0,2) (1,2) | (0,3) (1,3) (2,3) | (0,4) .. (3,4) | (0,5) .. (4,5)
 
 
-def _state(ops, nodes=4, seed=0):
-    rng = np.random.default_rng(seed)
-    alpha = rng.normal(size=(edge_count(nodes), len(ops)))
+def discrete_state(margins, survivors, n_ops=len(ASAP_OPS)):
+    """Every edge keeps one op whose alpha beats its pruned rivals (all at 0) by a margin."""
+    alpha = np.zeros((len(EDGES), n_ops))
+    alive = np.zeros((len(EDGES), n_ops), bool)
+    for e, (margin, op) in enumerate(zip(margins, survivors)):
+        alpha[e, op] = margin
+        alive[e, op] = True
+    return alpha, alive
+
+
+def test_a_discrete_search_takes_the_edges_whose_alphas_won_clearly():
+    # The surviving op of each edge from an intermediate node beat its rivals by far more
+    # than those of the input edges; Phi over the alive ops is 1.0 on every edge, so only a
+    # strength that remembers the pruned rivals can see it.
+    margins = {(0, 2): 0.3, (1, 2): 0.2,
+               (0, 3): 0.1, (1, 3): 0.4, (2, 3): 1.5,
+               (0, 4): 0.1, (1, 4): 0.2, (2, 4): 1.2, (3, 4): 1.4,
+               (0, 5): 0.3, (1, 5): 0.1, (2, 5): 0.2, (3, 5): 1.1, (4, 5): 1.3}
+    survivors = [e % len(ASAP_OPS) for e in range(len(EDGES))]
+    alpha, alive = discrete_state([margins[edge] for edge in EDGES], survivors)
+    cell = g.derive_cell(alpha, alive, 0.5, ASAP_OPS, 4)
+    sources = [src for _, src in cell]
+    assert sources == [0, 1, 1, 2, 2, 3, 3, 4]
+    # Each kept edge carries its surviving op.
+    for i, (op, src) in enumerate(cell):
+        assert op == ASAP_OPS[survivors[EDGES.index((src, 2 + i // 2))]]
+
+
+def test_strength_breaks_ties_before_the_source_index():
+    # Node 2 reads (0, 2) and (1, 2); node 3 has three candidates of which source 0 is the
+    # weakest: the later sources must win although they have higher indices.
+    margins = [0.5, 0.5, 0.1, 0.6, 0.7] + [0.5] * 9
+    alpha, alive = discrete_state(margins, [0] * 14)
+    cell = g.derive_cell(alpha, alive, 1.0, ASAP_OPS, 4)
+    assert [src for _, src in cell[2:4]] == [1, 2]
+    # Exactly equal strengths fall back to the lower source.
+    assert [src for _, src in cell[4:6]] == [0, 1]
+
+
+def test_strengths_near_one_still_rank_edges():
+    # Softmax over all candidates rounds both survivors to 1.0 in float64; the margins still
+    # differ (40 and 45), and the larger one must rank first.
+    margins = [0.0] * 14
+    margins[2], margins[3], margins[4] = 0.0, 40.0, 45.0  # node 3's edges from 0, 1, 2
+    alpha, alive = discrete_state(margins, [1] * 14)
+    full = np.exp(alpha[3]) / np.exp(alpha[3]).sum()
+    assert full[1] == 1.0  # the plain softmax cannot tell them apart
+    cell = g.derive_cell(alpha, alive, 1.0, ASAP_OPS, 4)
+    assert [src for _, src in cell[2:4]] == [1, 2]
+
+
+def test_strength_is_the_survivors_weight_among_all_candidates():
+    # Hand formula: exp(a_s / T) / sum_o exp(a_o / T) over all N ops, pruned ones included.
+    alpha = np.zeros((14, 3))
+    alpha[0] = [1.0, 0.5, -0.5]
+    alive = np.zeros((14, 3), bool)
+    alive[:, 0] = True
+    ops, strength = g.edge_choices(alpha, alive, 0.5,
+                                   ("sep_conv_3x3", "max_pool_3x3", "skip_connect"))
+    expected = np.exp(2.0) / (np.exp(2.0) + np.exp(1.0) + np.exp(-1.0))
+    assert ops[0] == 0 and np.exp(strength[0]) == pytest.approx(expected)
+    assert np.exp(strength[1]) == pytest.approx(1 / 3)
+
+
+def test_all_alive_at_unit_temperature_is_the_darts_rule():
+    # DARTS' genotype(): weights = softmax(alpha) over all ops; an edge scores its best
+    # non-`none` weight; the top 2 edges per node; the argmax non-`none` op on each.
+    rng = np.random.default_rng(7)
+    alpha = rng.normal(size=(14, len(DARTS_OPS)))
     alive = np.ones_like(alpha, bool)
-    phi = np.exp(alpha) / np.exp(alpha).sum(1, keepdims=True)
-    return phi, alpha, alive
-
-
-def test_derive_keeps_top_two_edges_per_node_with_strongest_ops():
-    phi, alpha, alive = _state(ASAP_OPS)
-    cell = g.derive_cell(phi, alpha, alive, ASAP_OPS, 4)
-    assert len(cell) == 8
-    edges = [(s, d) for d in range(2, 6) for s in range(d)]
+    weights = np.exp(alpha) / np.exp(alpha).sum(axis=1, keepdims=True)
+    expected = []
     for node in range(4):
-        pairs = cell[2 * node: 2 * node + 2]
-        incoming = [e for e, (s, d) in enumerate(edges) if d == node + 2]
-        strength = {edges[e][0]: phi[e].max() for e in incoming}
-        best = sorted(strength, key=strength.get, reverse=True)[:2]
-        assert sorted(src for _, src in pairs) == sorted(best)
-        for op, src in pairs:
-            e = edges.index((src, node + 2))
-            assert op == ASAP_OPS[int(np.argmax(phi[e]))]
+        incoming = [e for e, (_, dst) in enumerate(EDGES) if dst == node + 2]
+        best = sorted(incoming, key=lambda e: -weights[e, 1:].max())[:2]
+        expected += sorted((DARTS_OPS[1 + int(np.argmax(weights[e, 1:]))], EDGES[e][0])
+                           for e in best)
+    expected = [tuple(p) for p in expected]
+    cell = g.derive_cell(alpha, alive, 1.0, DARTS_OPS, 4)
+    assert sorted(cell[0:2], key=lambda p: p[1]) == list(cell[0:2])
+    assert [sorted(cell[i:i + 2]) for i in range(0, 8, 2)] == \
+        [sorted(expected[i:i + 2]) for i in range(0, 8, 2)]
+
+
+def test_epoch_cap_with_several_alive_ops_takes_the_strongest_alive_real_op():
+    alpha = np.zeros((14, len(DARTS_OPS)))
+    alpha[0] = [3.0, 0.1, 2.0, 0.5, 1.0, 0, 0, 0]  # `none` largest, max_pool (2.0) pruned
+    alive = np.ones_like(alpha, bool)
+    alive[0, 2] = False
+    cell = g.derive_cell(alpha, alive, 1.0, DARTS_OPS, 4)
+    assert cell[0] == ("sep_conv_3x3", 0)
 
 
 def test_edge_left_with_only_none_ranks_last_and_still_derives():
-    phi, alpha, alive = _state(DARTS_OPS, seed=3)
-    alive[:] = False
-    alive[:, 3] = True  # everything keeps skip_connect ...
-    alive[0] = False
-    alive[0, 0] = True  # ... except edge 0 (0 -> 2), left with only `none`
-    phi = np.where(alive, 1.0, 0.0)
-    cell = g.derive_cell(phi, alpha, alive, DARTS_OPS, 4)
+    alpha = np.zeros((14, len(DARTS_OPS)))
+    alpha[:, 4] = 1.0  # every edge keeps sep_conv_3x3 ...
+    alive = np.zeros_like(alpha, bool)
+    alive[:, 4] = True
+    alive[2] = False
+    alive[2, 0] = True  # ... except (0, 3), left with only `none`
+    alpha[2] = [5.0, 0.2, 0.9, 0.1, 0.3, 0.4, 0.5, 0.6]
+    cell = g.derive_cell(alpha, alive, 1.0, DARTS_OPS, 4)
     assert all(op != "none" for op, _ in cell)
-    # Node 2 has only two incoming edges, so the `none` edge is still taken, with a real op.
-    assert cell[0][1] == 0 and cell[0][0] == DARTS_OPS[1 + int(np.argmax(alpha[0, 1:]))]
+    assert [src for _, src in cell[2:4]] == [1, 2]  # (0, 3) lost to the real edges
+    # Node 2 has only two edges: a `none`-only edge there is still taken, with its best
+    # real op by alpha.
+    alive[0] = False
+    alive[0, 0] = True
+    alpha[0] = [5.0, 0.2, 0.9, 0.1, 0.3, 0.4, 0.5, 0.6]
+    cell = g.derive_cell(alpha, alive, 1.0, DARTS_OPS, 4)
+    assert cell[0] == ("avg_pool_3x3", 0)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(GenotypeError, match="shape"):
+        g.derive_cell(np.zeros((10, 7)), np.ones((10, 7)), 1.0, ASAP_OPS, 4)
+    with pytest.raises(GenotypeError, match="only `none`"):
+        g.edge_choices(np.zeros((14, 1)), np.ones((14, 1)), 1.0, ("none",))
 
 
 def test_json_round_trip_and_validation():
-    phi, alpha, alive = _state(ASAP_OPS)
-    state = {"phi": {"normal": phi, "reduce": phi}, "alpha": {"normal": alpha, "reduce": alpha},
-             "alive": {"normal": alive, "reduce": alive}}
+    rng = np.random.default_rng(0)
+    alpha = rng.normal(size=(14, len(ASAP_OPS)))
+    alive = np.ones_like(alpha, bool)
+    state = {"alpha": {"normal": alpha, "reduce": -alpha},
+             "alive": {"normal": alive, "reduce": alive}, "temperature": 0.8}
     geno = g.derive(state, ASAP_OPS, 4)
     assert g.Genotype.from_json(geno.to_json()) == geno
     raw = geno.to_dict()
@@ -63,3 +150,4 @@ def test_json_round_trip_and_validation():
         g.Genotype.from_dict(raw)
     with pytest.raises(GenotypeError, match="JSON"):
         g.Genotype.from_json("{")
+

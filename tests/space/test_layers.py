@@ -104,3 +104,34 @@ def test_only_none_alive_gives_zeros():
     mixed.alive = (0,)
     y = mixed(tf.ones((1, 6, 6, 4)), None)
     assert tuple(y.shape) == (1, 3, 3, 4) and not np.any(y.numpy())
+
+
+def test_mixed_op_is_the_weighted_sum_of_its_alive_ops():
+    # Eq. 2 by hand: sum_k w_k * o_k(x) over the alive ops, each op called alone.
+    mixed = MixedOp(4, 1, ASAP_OPS)
+    mixed.alive = (0, 3, 5)
+    x = tf.random.normal((2, 6, 6, 4), seed=1)
+    w = tf.constant([0.2, 0.5, 0.3])
+    expected = sum(float(w[k]) * mixed.ops[i](x).numpy() for k, i in enumerate(mixed.alive))
+    np.testing.assert_allclose(mixed(x, w).numpy(), expected, rtol=1e-5, atol=1e-6)
+    # With `none` alive it adds nothing, though its weight still counts in the softmax.
+    darts = MixedOp(4, 1, DARTS_OPS)
+    darts.alive = (0, 4)
+    np.testing.assert_allclose(darts(x, tf.constant([0.6, 0.4])).numpy(),
+                               0.4 * darts.ops[4](x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_op_masked_since_the_last_rebuild_weighs_zero_at_once():
+    from asap_keras.space.relaxation import op_weights
+
+    net = SearchNetwork(3, 1, ASAP_OPS, channels=4, cells=3, temperature=0.5)
+    alpha = np.random.default_rng(1).normal(size=(14, 7)).astype("float32")
+    net.arch.alphas["normal"].assign(alpha)
+    mask = np.ones((14, 7), np.float32)
+    mask[2, [1, 4]] = 0.0  # what the step's prune does: the mask only, no rebuild
+    net.arch.masks["normal"].assign(mask)
+    assert net.traced_op_count() == 3 * 14 * 7  # the structure still computes every op
+    weights = net.edge_weights("normal")[2].numpy()
+    assert weights[1] == 0.0 and weights[4] == 0.0
+    # The rest renormalise over the alive ops (Eq. 3 with the pruned ops removed).
+    np.testing.assert_allclose(weights, op_weights(alpha, 0.5, mask)[2], rtol=1e-5)

@@ -37,13 +37,23 @@ def test_bad_inputs():
         relaxation.op_weights([[0.0, 1.0]], 1.0, [[1, 1, 1]])
 
 
-def test_entropy_and_sparsity_bounds():
+def test_entropy_bounds():
     uniform = np.full((3, 7), 1 / 7)
     np.testing.assert_allclose(relaxation.normalized_entropy(uniform), 1.0)
     one_hot = np.eye(7)[:3]
     np.testing.assert_allclose(relaxation.normalized_entropy(one_hot), 0.0)
-    assert relaxation.sparsity(np.ones((14, 7))) == 0.0
-    assert relaxation.sparsity(np.eye(7)) == pytest.approx(6 / 7)
+
+
+def test_full_weights_are_the_softmax_over_every_candidate():
+    alpha = np.array([[1.0, 0.5, -0.5], [0.0, 0.0, 0.0]])
+    z = alpha / 0.5
+    direct = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.exp(relaxation.log_full_weights(alpha, 0.5)), direct)
+    # Near 1.0 the log form still separates what float64 softmax rounds to 1.0.
+    close = relaxation.log_full_weights([[40.0, 0.0], [45.0, 0.0]], 1.0)[:, 0]
+    assert -np.exp(-40.0) == pytest.approx(close[0]) and close[1] > close[0]
+    with pytest.raises(ConfigError, match="temperature"):
+        relaxation.log_full_weights([[0.0, 1.0]], 0.0)
 
 
 def test_state_weights_per_cell_type_use_the_state_temperature_and_masks():

@@ -1,0 +1,129 @@
+"""The search's record: step, trace, epoch and genotype events, and TensorBoard scalars."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from asap_keras.search import schedules
+from asap_keras.space import genotype as genotype_lib
+from asap_keras.space import relaxation
+
+
+def _metrics(logs):
+    return {k: float(v) for k, v in (logs or {}).items()
+            if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")}
+
+
+def epoch_record(network, state, next_temperature, metrics, seconds) -> dict:
+    """The fields of an `epoch` event, all read from one architecture state.
+
+    Phi is taken over the alive ops at the epoch's T, after the epoch's prunes; `live_ops`,
+    `total_ops` and `sparsity` count the ops of every cell (so a cell type weighs as many
+    times as it occurs in the stack), and `sparsity == 1 - live_ops / total_ops`.
+    """
+    cell_types = network.cell_types
+    phi = relaxation.state_weights(state)
+    live, total = network.live_op_count(), network.total_op_count()
+    return {
+        "temperature": state["temperature"], "next_temperature": next_temperature,
+        "threshold": state["threshold"], "grace": not state["arch_enabled"],
+        "sparsity": 1.0 - live / total,
+        "entropy": {t: float(np.mean(relaxation.normalized_entropy(phi[t])))
+                    for t in cell_types},
+        "ops": list(network.op_names),
+        "phi": {t: phi[t].round(6).tolist() for t in cell_types},
+        "alive": {t: state["alive"][t].astype(int).tolist() for t in cell_types},
+        "metrics": metrics, "epoch_seconds": seconds, "live_ops": live, "total_ops": total,
+        "discrete": all(schedules.is_discrete(state["alive"][t]) for t in cell_types),
+    }
+
+
+class EventRecorder(keras.callbacks.Callback):
+    """Writes step, trace, epoch and genotype events and TensorBoard scalars.
+
+    Args:
+        event_log: the run's `EventLog`.
+        anneal: the `Anneal` callback (for the next epoch's temperature).
+        log_every_steps: a `step` event every this many batches.
+        tensorboard_dir: where scalars go ("" for none).
+    """
+
+    def __init__(self, event_log, anneal, log_every_steps=10, tensorboard_dir=""):
+        super().__init__()
+        self.event_log = event_log
+        self.anneal = anneal
+        self.log_every_steps = log_every_steps
+        self.tensorboard_dir = tensorboard_dir
+        self.last_epoch = None
+        self._writer = None
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._batch_start = 0.0
+        self._reported = -1
+        self._trace_reason = ""
+        self._trace_ops = 0
+
+    def on_train_begin(self, logs=None):
+        if self.tensorboard_dir:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # The first batch after a rebuild runs (and so traces) the new step function. Its op
+        # count is read now: another callback may rebuild again at this batch's end.
+        if self.model.traced_structures != self._reported:
+            self._reported = self.model.traced_structures
+            self._trace_reason = self.model.take_rebuild_reasons()
+            self._trace_ops = self.model.network.traced_op_count()
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._trace_reason:
+            self.event_log.emit("trace", epoch=self._epoch,
+                                seconds=time.perf_counter() - self._batch_start,
+                                live_ops=self._trace_ops,
+                                reason=self._trace_reason)
+            self._trace_reason = ""
+        if (batch + 1) % self.log_every_steps == 0:
+            self.event_log.emit("step", epoch=self._epoch, step=batch + 1,
+                                metrics=_metrics(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        network = self.model.network
+        state = network.arch.snapshot()
+        metrics = _metrics(logs)
+        if not state["arch_enabled"]:  # no architecture step ran: its trackers hold no value
+            metrics = {k: v for k, v in metrics.items() if not k.startswith("arch_")}
+        seconds = time.perf_counter() - self._epoch_start
+        record = epoch_record(network, state, self.anneal.temperature_of(epoch + 1), metrics,
+                              seconds)
+        self.event_log.emit("epoch", epoch=epoch, **record)
+        genotype = genotype_lib.derive(state, network.op_names, network.nodes)
+        self.event_log.emit("genotype", epoch=epoch, genotype=genotype.to_dict())
+        self.last_epoch = epoch
+        if self._writer is not None:
+            self._scalars(epoch, record)
+
+    def _scalars(self, epoch, record):
+        import tensorflow as tf
+
+        with self._writer.as_default(step=epoch):
+            scalars = {**record["metrics"], "temperature": record["temperature"],
+                       "threshold": record["threshold"], "sparsity": record["sparsity"],
+                       "live_ops": record["live_ops"], "epoch_seconds": record["epoch_seconds"],
+                       **{f"entropy_{t}": v for t, v in record["entropy"].items()}}
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
