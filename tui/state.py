@@ -32,7 +32,8 @@ class EpochPoint:
 
 @dataclass(frozen=True)
 class PruneRow:
-    """One pruned op: when, where, and how weak it was."""
+    """One pruned op: when (epoch, and the global step; None in logs that lack it), where,
+    and how weak it was."""
 
     epoch: int
     cell: str
@@ -40,6 +41,7 @@ class PruneRow:
     op: str
     weight: float
     threshold: float
+    step: int | None = None
 
 
 @dataclass
@@ -103,9 +105,11 @@ def apply(view: RunView, event) -> None:
             {k: float(v) for k, v in (data["metrics"] or {}).items() if v is not None},
             float(data["epoch_seconds"]), None, None)
     elif kind == "prune":
+        step = data.get("step")
         view.prunes.append(PruneRow(int(data["epoch"]), str(data["cell"]), int(data["edge"]),
                                     str(data["op"]), float(data["weight"]),
-                                    float(data["threshold"])))
+                                    float(data["threshold"]),
+                                    None if step is None else int(step)))
     elif kind == "genotype":
         view.genotype = data["genotype"]
     elif kind == "run_end":

@@ -44,8 +44,9 @@ async def test_recorded_run_shows_the_numbers_of_its_log(recorded_run, tmp_path)
         prunes = app.query_one(PruneLog)
         assert prunes.row_count == sum(e.kind == "prune" for e in evts)
         first_prune = next(e for e in evts if e.kind == "prune")
-        assert prunes.get_row_at(0)[:4] == [str(first_prune["epoch"]), first_prune["cell"],
-                                           str(first_prune["edge"]), first_prune["op"]]
+        assert prunes.get_row_at(0)[:5] == [str(first_prune["epoch"]), str(first_prune["step"]),
+                                           first_prune["cell"], str(first_prune["edge"]),
+                                           first_prune["op"]]
         cell = app.query_one(CellGraph)
         assert cell.cell_type == "normal" and len(cell.rows) == 14
         for e, row in enumerate(cell.rows):

@@ -23,8 +23,8 @@ def test_recorded_log_folds_to_its_numbers():
     assert [p.temperature for p in view.points()] == [e["temperature"] for e in epochs]
     prunes = [e for e in evts if e.kind == "prune"]
     assert prunes, "the fixture must contain prune events"
-    assert [(r.epoch, r.cell, r.edge, r.op) for r in view.prunes] == [
-        (p["epoch"], p["cell"], p["edge"], p["op"]) for p in prunes]
+    assert [(r.epoch, r.step, r.cell, r.edge, r.op) for r in view.prunes] == [
+        (p["epoch"], p["step"], p["cell"], p["edge"], p["op"]) for p in prunes]
     assert view.name == evts[0]["run"]
     assert view.epoch_cap == evts[0]["config"]["search"]["epochs"]
     assert state.status(view, now=evts[-1].time + 1e6) == "finished"
@@ -33,6 +33,19 @@ def test_recorded_log_folds_to_its_numbers():
     assert xs == [e["epoch"] for e in epochs if "val_loss" in e["metrics"]]
     for cell_type in ("normal", "reduce"):
         assert len(state.chosen_edges(view, cell_type)) == 8
+
+
+def test_a_log_written_before_prunes_carried_their_step_still_folds():
+    from asap_keras import events
+    from tests.tui.conftest import FIXTURES
+
+    lines = (FIXTURES / "legacy_events.jsonl").read_text().splitlines()
+    evts = [events.decode(line) for line in lines]
+    view = fold(evts)
+    prunes = [e for e in evts if e.kind == "prune"]
+    assert prunes and all("step" not in p.data for p in prunes)
+    assert len(view.prunes) == len(prunes) and all(r.step is None for r in view.prunes)
+    assert [p.epoch for p in view.points()] == [e["epoch"] for e in evts if e.kind == "epoch"]
 
 
 def test_live_run_status_goes_stale_after_several_typical_epochs():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-COLUMNS = ("epoch", "cell", "edge", "op", "weight", "threshold")
+COLUMNS = ("epoch", "step", "cell", "edge", "op", "weight", "threshold")
 
 
 class PruneLog(DataTable):
@@ -22,6 +22,7 @@ class PruneLog(DataTable):
             self.clear()
             self.shown = 0
         for row in rows[self.shown:]:
-            self.add_row(str(row.epoch), row.cell, str(row.edge), row.op, f"{row.weight:.4f}",
-                         f"{row.threshold:.4f}")
+            step = "-" if row.step is None else str(row.step)
+            self.add_row(str(row.epoch), step, row.cell, str(row.edge), row.op,
+                         f"{row.weight:.4f}", f"{row.threshold:.4f}")
         self.shown = len(rows)
