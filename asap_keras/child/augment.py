@@ -1,10 +1,11 @@
-"""The retraining augmentation: crop and flip, RandAugment, cutout; one batch function."""
+"""The retraining augmentation: crop and flip, AutoAugment or RandAugment, cutout."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
 
+from asap_keras.child.autoaugment import AutoAugment
 from asap_keras.child.config import AugmentConfig
 
 
@@ -16,9 +17,10 @@ def cutout_side(cutout: int, image_side: int) -> int:
 def make_augmenter(cfg: AugmentConfig, image_shape, seed: int = 0):
     """A function of a float batch in [0, 255] `(B, H, W, C)` that augments it for training.
 
-    Core Keras layers where Keras has them (RandomCrop, RandomFlip, RandAugment, which stands
-    in for the AutoAugment policy Keras lacks); keras-cv's RandomCutout for cutout, which core
-    Keras only offers as area-scaled random erasing.
+    The paper's order: crop and flip, then AutoAugment's CIFAR-10 policy (this package's
+    `AutoAugment` layer, which Keras lacks) or Keras' RandAugment, then cutout. Core Keras
+    layers where Keras has them (RandomCrop, RandomFlip, RandAugment); keras-cv's RandomCutout
+    for cutout, which core Keras only offers as area-scaled random erasing.
 
     Args:
         cfg: which parts run.
@@ -37,6 +39,9 @@ def make_augmenter(cfg: AugmentConfig, image_shape, seed: int = 0):
         paddings = ((0, 0), (pad, pad), (pad, pad), (0, 0))
         steps.append(lambda x: flip(crop(tf.pad(x, paddings, mode="REFLECT"), training=True),
                                     training=True))
+    if cfg.autoaugment:
+        auto = AutoAugment(value_range=(0, 255), seed=seed + 4)
+        steps.append(lambda x: auto(x, training=True))
     if cfg.randaugment:
         rand = keras.layers.RandAugment(value_range=(0, 255), num_ops=cfg.randaugment_ops,
                                         factor=cfg.randaugment_factor, seed=seed + 2)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from asap_keras.config import DataConfig, RunConfig, RuntimeConfig, _fail
+from asap_keras.errors import ConfigError
 
 VARIANTS = ("cifar", "imagenet")
+LR_SCHEDULES = ("power_cosine", "cosine_restarts")
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,24 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """`[train.augment]`: each part of the paper's augmentation, switchable."""
+    """`[train.augment]`: each part of the paper's augmentation, switchable.
+
+    The paper's recipe is crop and flip, AutoAugment's CIFAR-10 policy, then cutout;
+    RandAugment is an alternative to AutoAugment, not an addition to it.
+    """
 
     crop_flip: bool = True
     cutout: int = 16
-    randaugment: bool = True
+    autoaugment: bool = True
+    randaugment: bool = False
     randaugment_ops: int = 2
     randaugment_factor: float = 0.5
 
     def validate(self, prefix: str) -> None:
+        if self.autoaugment and self.randaugment:
+            raise ConfigError(f"{prefix}.autoaugment and {prefix}.randaugment cannot both be "
+                              "true (each is a whole augmentation policy; pick one). "
+                              "Received: autoaugment=True, randaugment=True")
         if self.cutout < 0:
             _fail(f"{prefix}.cutout", "must be >= 0 (0 turns cutout off)", self.cutout)
         if self.randaugment_ops < 1:
@@ -56,7 +67,12 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """`[train]`: SGD with Nesterov momentum on cosine restarts with decaying amplitude."""
+    """`[train]`: SGD with Nesterov momentum on restarted annealing with decaying amplitude.
+
+    `lr_schedule` is "power_cosine" (the paper's power cosine annealing, exponent order
+    `lr_power`) or "cosine_restarts" (plain cosine, Keras' `CosineDecayRestarts`); both run
+    `restarts` cycles over all epochs, each cycle's peak `restart_decay` times the last one's.
+    """
 
     epochs: int = 600
     lr: float = 0.025
@@ -67,6 +83,8 @@ class TrainingConfig:
     label_smoothing: float = 0.1
     restarts: int = 5
     restart_decay: float = 0.5
+    lr_schedule: str = "power_cosine"
+    lr_power: float = 10.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def validate(self, prefix: str) -> None:
@@ -86,6 +104,11 @@ class TrainingConfig:
             _fail(f"{prefix}.restarts", "must be >= 1 (1 is plain cosine decay)", self.restarts)
         if not 0.0 < self.restart_decay <= 1.0:
             _fail(f"{prefix}.restart_decay", "must be in (0, 1]", self.restart_decay)
+        if self.lr_schedule not in LR_SCHEDULES:
+            _fail(f"{prefix}.lr_schedule", f"must be one of {LR_SCHEDULES}", self.lr_schedule)
+        if self.lr_power < 1.0:
+            _fail(f"{prefix}.lr_power", "must be >= 1 (1 is plain cosine annealing)",
+                  self.lr_power)
 
 
 @dataclass(frozen=True)

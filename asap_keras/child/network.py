@@ -239,7 +239,7 @@ class EvalNetwork(keras.Model):
         """The paper's loss: smoothed cross-entropy plus the weighted auxiliary loss.
 
         Args:
-            optimizer: e.g. SGD with Nesterov momentum on `CosineDecayRestarts`.
+            optimizer: e.g. SGD with Nesterov momentum on `PowerCosineRestarts`.
             label_smoothing: spread over all classes.
             auxiliary_weight: weight of the auxiliary tower's loss.
             weight_decay: coupled L2, added to the gradients after clipping (as DARTS).

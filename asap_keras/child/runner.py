@@ -15,8 +15,9 @@ from asap_keras import config as config_lib
 from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
 from asap_keras.child.augment import make_augmenter
-from asap_keras.child.config import TrainConfig
+from asap_keras.child.config import TrainConfig, TrainingConfig
 from asap_keras.child.cost import multiply_adds
+from asap_keras.child.lr_schedules import PowerCosineRestarts
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
 from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
@@ -127,16 +128,32 @@ def _datasets(train: ImageSet, test: ImageSet, cfg: TrainConfig, start_epoch: in
     return train_ds.prefetch(tf.data.AUTOTUNE), test_ds.prefetch(tf.data.AUTOTUNE)
 
 
+def learning_rate_schedule(train: TrainingConfig, total_steps: int):
+    """The `[train]` table's schedule over `total_steps` optimizer steps.
+
+    Args:
+        train: the `[train]` table (`lr`, `lr_schedule`, `lr_power`, `restarts`,
+            `restart_decay`).
+        total_steps: steps of the whole training run.
+
+    Returns:
+        A `PowerCosineRestarts` or a `keras.optimizers.schedules.CosineDecayRestarts`.
+    """
+    if train.lr_schedule == "cosine_restarts":
+        return keras.optimizers.schedules.CosineDecayRestarts(
+            train.lr, first_decay_steps=max(1, math.ceil(total_steps / train.restarts)),
+            t_mul=1.0, m_mul=train.restart_decay, alpha=0.0)
+    return PowerCosineRestarts(train.lr, max(1, total_steps), cycles=train.restarts,
+                               amplitude_decay=train.restart_decay, power=train.lr_power)
+
+
 def build_model(cfg: TrainConfig, genotype: Genotype, train: ImageSet, steps_per_epoch: int):
     """The evaluation network, compiled with the paper's optimizer and schedule."""
     m, t = cfg.model, cfg.train
     mean, std = channel_stats(train.images)
     model = EvalNetwork(genotype, train.num_classes, train.image_shape, m.channels, m.layers,
                         m.auxiliary, m.drop_path, m.variant, mean.tolist(), std.tolist())
-    total = t.epochs * steps_per_epoch
-    schedule = keras.optimizers.schedules.CosineDecayRestarts(
-        t.lr, first_decay_steps=max(1, math.ceil(total / t.restarts)), t_mul=1.0,
-        m_mul=t.restart_decay, alpha=0.0)
+    schedule = learning_rate_schedule(t, t.epochs * steps_per_epoch)
     optimizer = keras.optimizers.SGD(schedule, momentum=t.momentum, nesterov=t.nesterov)
     model.compile(optimizer, t.label_smoothing, m.auxiliary_weight, t.weight_decay,
                   t.grad_clip)

@@ -98,6 +98,46 @@ def test_training_lowers_the_loss():
     assert set(history.history) == {"loss", "accuracy"}
 
 
+def _node_changes(pairs, s0, s1, perturbed_s0):
+    """Per node of `concat = [2, 3, 4, 5]`: did its output move when only s0 changed?"""
+    tf.random.set_seed(0)
+    cell = EvalCell(pairs, [2, 3, 4, 5], channels=4, prev_prev_channels=6, prev_channels=6)
+    before = cell(s0, s1, tf.constant(0.0), training=False).numpy()
+    after = cell(perturbed_s0, s1, tf.constant(0.0), training=False).numpy()
+    assert before.shape == after.shape == (2, 5, 5, 16)
+    return [not np.array_equal(before[..., 4 * i:4 * i + 4], after[..., 4 * i:4 * i + 4])
+            for i in range(4)]
+
+
+# Node n (2..5) sums the two ops at pairs[2(n-2)] and pairs[2(n-2)+1]; each pair is
+# (op, source), sources 0, 1 the cell inputs and 2.. the earlier nodes.
+NEVER_READS_0 = [("sep_conv_3x3", 1), ("max_pool_3x3", 1),   # node 2: input 1 only
+                 ("skip_connect", 1), ("sep_conv_3x3", 2),   # node 3: input 1, node 2
+                 ("dil_conv_3x3", 2), ("skip_connect", 3),   # node 4: nodes 2, 3
+                 ("avg_pool_3x3", 1), ("sep_conv_5x5", 4)]   # node 5: input 1, node 4
+NODE_5_READS_0 = NEVER_READS_0[:6] + [("avg_pool_3x3", 0), ("sep_conv_5x5", 4)]
+# Only node 2 reads input 0; node 4 reads node 2, nodes 3 and 5 read neither.
+NODE_4_READS_NODE_2 = [("sep_conv_3x3", 0), ("skip_connect", 1),
+                       ("sep_conv_3x3", 1), ("max_pool_3x3", 1),
+                       ("skip_connect", 2), ("sep_conv_3x3", 1),
+                       ("sep_conv_3x3", 1), ("dil_conv_3x3", 3)]
+NODE_4_READS_NODE_3 = NODE_4_READS_NODE_2[:4] + [("skip_connect", 3), ("sep_conv_3x3", 1)] \
+    + NODE_4_READS_NODE_2[6:]
+
+
+@pytest.mark.parametrize("pairs, moved", [
+    (NEVER_READS_0, [False, False, False, False]),
+    (NODE_5_READS_0, [False, False, False, True]),
+    (NODE_4_READS_NODE_2, [True, False, True, False]),
+    (NODE_4_READS_NODE_3, [True, False, False, False]),
+])
+def test_eval_cell_nodes_read_the_genotypes_sources(pairs, moved):
+    rng = np.random.default_rng(0)
+    s0, s1 = (tf.constant(rng.normal(size=(2, 5, 5, 6)), tf.float32) for _ in range(2))
+    perturbed = s0 + tf.constant(rng.normal(size=(2, 5, 5, 6)), tf.float32)
+    assert _node_changes(pairs, s0, s1, perturbed) == moved
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"normal": [["sep_conv_3x3", 0]] * 3}, "2 .op, source. pairs per node"),
     ({"normal": [["conv_9x9", 0], ["sep_conv_3x3", 1]] * 4}, "unknown op"),

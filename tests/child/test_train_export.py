@@ -61,8 +61,21 @@ def test_export_round_trip_and_retraining_through_tfsmlayer(trained_run, tmp_pat
     wrapped.compile(keras.optimizers.SGD(0.05),
                     keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     labels = np.arange(6) % 10
-    history = wrapped.fit(images, labels, epochs=6, batch_size=6, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    served = wrapped(images, training=False).numpy()
+    trainable = {v.path: v.numpy().copy() for v in layer.trainable_weights}
+    moving = {v.path: v.numpy().copy() for v in layer.non_trainable_weights
+              if "drop_path_rate" not in v.path}  # the BatchNorm statistics
+    assert len(trainable) > 20 and len(moving) > 20
+    history = wrapped.fit(images, labels, epochs=3, batch_size=6, verbose=0)
+    # Every weight the `train` endpoint uses took SGD steps (a frozen layer would keep them),
+    # and its BatchNorm ran in training mode (the moving statistics moved).
+    assert [v.path for v in layer.trainable_weights
+            if np.array_equal(trainable[v.path], v.numpy())] == []
+    assert [v.path for v in layer.non_trainable_weights
+            if v.path in moving and np.array_equal(moving[v.path], v.numpy())] == []
+    assert np.isfinite(history.history["loss"]).all()
+    after = wrapped(images, training=False).numpy()
+    assert np.isfinite(after).all() and not np.allclose(after, served)
 
 
 def test_export_refusals(trained_run, tmp_path, capsys):
