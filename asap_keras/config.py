@@ -54,6 +54,7 @@ class DataConfig:
     val_fraction: float = 0.1
     limit: int = 0
     augment: bool = False
+    test_root: str = ""
 
     def validate(self, prefix: str) -> None:
         if self.source not in DATA_SOURCES:
@@ -73,6 +74,9 @@ class DataConfig:
             _fail(f"{prefix}.val_fraction", "must be in [0, 0.9)", self.val_fraction)
         if self.limit < 0:
             _fail(f"{prefix}.limit", "must be >= 0 (0 uses every example)", self.limit)
+        if self.test_root and self.source != "folder":
+            _fail(f"{prefix}.test_root", "is an image folder of test images and needs "
+                  "data.source='folder'", self.test_root)
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,9 @@ class Config:
 
     def validate(self, prefix: str = "") -> None:
         del prefix
+        if self.data.test_root:  # a search must never see the held-out images
+            _fail("data.test_root", "is read by `asap-keras train` only; a search never "
+                  "touches test images", self.data.test_root)
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:

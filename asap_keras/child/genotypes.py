@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from asap_keras.errors import GenotypeError
-from asap_keras.space.genotype import Genotype
+from asap_keras.space.genotype import Genotype, random_genotype
+from asap_keras.space.primitives import ASAP_OPS
 
 CONCAT = (2, 3, 4, 5)
 
@@ -40,18 +41,30 @@ BUILT_IN = {
 }
 
 
+RANDOM_PREFIX = "random:"
+
+
 def resolve(spec: str) -> Genotype:
-    """A built-in name (`asap`, `darts_v1`, `darts_v2`) or a genotype JSON file.
+    """A built-in name (`asap`, `darts_v1`, `darts_v2`), `random:SEED` or a genotype file.
+
+    `random:SEED` is a cell drawn uniformly from the paper's 7-op DARTS space
+    (`genotype.random_genotype`), the random-search baseline.
 
     Raises:
-        GenotypeError: neither a built-in name nor a readable, valid genotype file.
+        GenotypeError: none of these, or an unreadable or invalid genotype file.
     """
     if spec in BUILT_IN:
         return BUILT_IN[spec]
+    if spec.startswith(RANDOM_PREFIX):
+        seed = spec[len(RANDOM_PREFIX):]
+        if not seed.isdigit():
+            raise GenotypeError(f"--genotype random:SEED needs a non-negative integer seed. "
+                                f"Received: genotype={spec!r}")
+        return random_genotype(ASAP_OPS, 4, int(seed))
     path = Path(spec)
     if not path.is_file():
-        raise GenotypeError(f"--genotype must be one of {sorted(BUILT_IN)} or a genotype.json "
-                            f"file. Received: genotype={spec!r}")
+        raise GenotypeError(f"--genotype must be one of {sorted(BUILT_IN)}, random:SEED or a "
+                            f"genotype.json file. Received: genotype={spec!r}")
     try:
         return Genotype.from_json(path.read_text())
     except GenotypeError as err:

@@ -32,9 +32,20 @@ RESULTS_FILE = "results.json"
 def load_train_test(data, seed: int) -> tuple[ImageSet, ImageSet]:
     """The training images and the held-out test images.
 
-    tensorflow-datasets names use their own `test` split; the embedded digits and image
+    tensorflow-datasets names use their own `test` split; an image folder with
+    `data.test_root` reads its test images from there; the embedded digits and other image
     folders hold out a seeded `data.val_fraction` of the examples.
     """
+    if data.test_root:
+        train = load_images("folder", root=data.root, image_size=data.image_size,
+                            limit=data.limit, seed=seed)
+        test = load_images("folder", root=data.test_root, image_size=data.image_size,
+                           seed=seed)
+        if test.class_names != train.class_names:
+            raise DataError(f"data.test_root has other classes than data.root: "
+                            f"{list(test.class_names)[:10]} vs {list(train.class_names)[:10]}. "
+                            f"Received: test_root={data.test_root!r}")
+        return train, test
     if data.source == "tfds":
         train = load_images("tfds", data.name, data_dir=data.data_dir,
                             image_size=data.image_size, limit=data.limit, seed=seed)
@@ -184,10 +195,12 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         raise RunDirError("run_training needs a config and a genotype, or a run to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
     train, test = load_train_test(cfg.data, cfg.run.seed)
-    if train.image_shape[-1] != test.image_shape[-1] or train.num_classes != test.num_classes:
+    if train.image_shape != test.image_shape or train.num_classes != test.num_classes:
         raise DataError(f"train and test splits disagree: {train.image_shape}, "
                         f"{train.num_classes} classes vs {test.image_shape}, "
-                        f"{test.num_classes} classes. Received: data.name={cfg.data.name!r}")
+                        f"{test.num_classes} classes (data.image_size resizes both). "
+                        f"Received: data.name={cfg.data.name!r}, "
+                        f"data.test_root={cfg.data.test_root!r}")
     steps = len(train.labels) // cfg.data.batch_size
     if resume is None:
         run_path = run_dir_lib.create_run_dir(

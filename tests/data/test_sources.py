@@ -105,3 +105,27 @@ def test_tfds_train_and_test_splits_are_resized_alike():
         train, test = load_train_test(DataConfig(source="tfds", name="cifar10", image_size=16),
                                       seed=0)
     assert train.image_shape == test.image_shape == (16, 16, 3)
+
+
+def test_a_separate_test_folder_is_the_retraining_test_split(tmp_path):
+    from asap_keras.child.config import TrainConfig
+    from asap_keras.child.runner import load_train_test
+    from asap_keras.config import config_from_dict
+    from asap_keras.errors import ConfigError
+
+    train_root = write_folder(tmp_path / "train", per_class=4, size=(6, 6))
+    test_root = write_folder(tmp_path / "test", per_class=2, size=(6, 6))
+    data = {"source": "folder", "root": str(train_root), "test_root": str(test_root)}
+    cfg = config_from_dict({"data": data}, TrainConfig)
+    train, test = load_train_test(cfg.data, seed=0)
+    assert len(train.labels) == 8 and len(test.labels) == 4  # nothing held out of train
+    assert train.class_names == test.class_names == ("cat", "dog")
+    other = write_folder(tmp_path / "other", classes=("cat", "emu"), per_class=1, size=(6, 6))
+    cfg = config_from_dict({"data": {**data, "test_root": str(other)}}, TrainConfig)
+    with pytest.raises(DataError, match=r"other classes.*Received: test_root="):
+        load_train_test(cfg.data, seed=0)
+    # A search never reads test images, and only image folders have a test folder.
+    with pytest.raises(ConfigError, match=r"data\.test_root is read by `asap-keras train`"):
+        config_from_dict({"data": data})
+    with pytest.raises(ConfigError, match=r"data\.test_root .*needs data\.source='folder'"):
+        config_from_dict({"data": {"source": "digits", "test_root": "x"}}, TrainConfig)

@@ -151,3 +151,30 @@ def test_json_round_trip_and_validation():
     with pytest.raises(GenotypeError, match="JSON"):
         g.Genotype.from_json("{")
 
+
+def test_random_cells_are_uniform_valid_and_seeded():
+    from collections import Counter
+
+    from asap_keras.child.genotypes import resolve
+
+    first = g.random_genotype(DARTS_OPS, 4, seed=5)
+    assert first == g.random_genotype(DARTS_OPS, 4, seed=5) == g.random_genotype(
+        list(DARTS_OPS), 4, seed=5)
+    assert g.Genotype.from_dict(first.to_dict()) == first
+    ops, sources = Counter(), Counter()
+    for seed in range(400):
+        geno = g.random_genotype(DARTS_OPS, 4, seed)
+        for cell in (geno.normal, geno.reduce):
+            for node in range(4):
+                (op_a, a), (op_b, b) = cell[2 * node: 2 * node + 2]
+                assert a < b < node + 2  # two distinct predecessors
+                ops.update((op_a, op_b))
+                if node == 3:
+                    sources.update((a, b))
+    assert "none" not in ops and set(ops) == set(DARTS_OPS[1:])
+    # 6,400 ops over 7 names (914 each expected); node 5 picks each of 5 sources 2/5 of 800.
+    assert all(800 < n < 1030 for n in ops.values()), ops
+    assert all(250 < n < 390 for n in sources.values()), sources
+    assert resolve("random:5") == g.random_genotype(ASAP_OPS, 4, 5)
+    with pytest.raises(GenotypeError, match=r"random:SEED.*Received: genotype='random:x'"):
+        resolve("random:x")
