@@ -13,16 +13,11 @@ import tomli_w
 import tomllib
 
 from asap_keras.errors import ConfigError
+from asap_keras.errors import fail_config as _fail
+from asap_keras.search.config import SearchConfig
 
 DATA_SOURCES = ("digits", "tfds", "folder")
 STRATEGIES = ("default", "mirrored")
-METHODS = ("asap",)
-ALPHA_INITS = ("zeros", "normal")
-
-
-def _fail(path: str, rule: str, value: Any) -> None:
-    key = path.rsplit(".", 1)[-1]
-    raise ConfigError(f"{path} {rule}. Received: {key}={value!r}")
 
 
 @dataclass(frozen=True)
@@ -105,122 +100,6 @@ class SpaceConfig:
 
 
 @dataclass(frozen=True)
-class AnnealConfig:
-    """`[search.anneal]`: T = t0 * beta^epoch; architecture steps once T < grace.
-
-    The default grace temperature 1.05 lies between T(5) = 1.006 and T(4) = 1.059 of the
-    paper's schedule (t0 1.3, beta 0.95), so epochs 0-4 are its five grace epochs.
-    """
-
-    t0: float = 1.3
-    beta: float = 0.95
-    grace_temperature: float = 1.05
-
-    def validate(self, prefix: str) -> None:
-        if self.t0 <= 0:
-            _fail(f"{prefix}.t0", "must be > 0", self.t0)
-        if not 0.0 < self.beta <= 1.0:
-            _fail(f"{prefix}.beta", "must be in (0, 1]", self.beta)
-        if self.grace_temperature <= 0:
-            _fail(f"{prefix}.grace_temperature", "must be > 0", self.grace_temperature)
-
-
-@dataclass(frozen=True)
-class PruneConfig:
-    """`[search.prune]`: an op dies once Phi < factor / N (N candidates on its edge).
-
-    The step prunes (the op weighs 0 at once); its compute leaves the graph at the epoch's
-    end, or sooner once the live ops fell by `rebuild_fraction` of those the step computes.
-    """
-
-    threshold_factor: float = 0.4
-    rebuild_fraction: float = 0.3
-
-    def validate(self, prefix: str) -> None:
-        if not 0.0 <= self.threshold_factor < 1.0:
-            _fail(f"{prefix}.threshold_factor", "must be in [0, 1)", self.threshold_factor)
-        if not 0.0 < self.rebuild_fraction <= 1.0:
-            _fail(f"{prefix}.rebuild_fraction", "must be in (0, 1] (1: rebuild only at "
-                  "epoch ends)", self.rebuild_fraction)
-
-
-@dataclass(frozen=True)
-class WeightOptimizerConfig:
-    """`[search.weight_optimizer]`: SGD with momentum on the network weights."""
-
-    lr: float = 0.025
-    lr_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    clipnorm: float = 5.0
-
-    def validate(self, prefix: str) -> None:
-        if self.lr <= 0:
-            _fail(f"{prefix}.lr", "must be > 0", self.lr)
-        if not 0 <= self.lr_min <= self.lr:
-            _fail(f"{prefix}.lr_min", "must be in [0, lr]", self.lr_min)
-        if not 0 <= self.momentum < 1:
-            _fail(f"{prefix}.momentum", "must be in [0, 1)", self.momentum)
-        if self.weight_decay < 0:
-            _fail(f"{prefix}.weight_decay", "must be >= 0", self.weight_decay)
-        if self.clipnorm <= 0:
-            _fail(f"{prefix}.clipnorm", "must be > 0", self.clipnorm)
-
-
-@dataclass(frozen=True)
-class ArchOptimizerConfig:
-    """`[search.arch_optimizer]`: Adam on the architecture parameters alpha."""
-
-    lr: float = 3e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    weight_decay: float = 1e-3
-
-    def validate(self, prefix: str) -> None:
-        if self.lr <= 0:
-            _fail(f"{prefix}.lr", "must be > 0", self.lr)
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            if not 0 <= value < 1:
-                _fail(f"{prefix}.{name}", "must be in [0, 1)", value)
-        if self.weight_decay < 0:
-            _fail(f"{prefix}.weight_decay", "must be >= 0", self.weight_decay)
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """`[search]`: the search loop, with its anneal, prune and optimizer tables."""
-
-    method: str = "asap"
-    epochs: int = 50
-    log_every_steps: int = 10
-    alpha_init: str = "zeros"
-    alpha_init_scale: float = 1e-3
-    anneal: AnnealConfig = field(default_factory=AnnealConfig)
-    prune: PruneConfig = field(default_factory=PruneConfig)
-    weight_optimizer: WeightOptimizerConfig = field(default_factory=WeightOptimizerConfig)
-    arch_optimizer: ArchOptimizerConfig = field(default_factory=ArchOptimizerConfig)
-
-    def validate(self, prefix: str) -> None:
-        if self.method not in METHODS:
-            _fail(f"{prefix}.method", f"must be one of {METHODS}", self.method)
-        if self.epochs < 1:
-            _fail(f"{prefix}.epochs", "must be >= 1", self.epochs)
-        if self.log_every_steps < 1:
-            _fail(f"{prefix}.log_every_steps", "must be >= 1", self.log_every_steps)
-        if self.alpha_init not in ALPHA_INITS:
-            _fail(f"{prefix}.alpha_init", f"must be one of {ALPHA_INITS} (zeros: ASAP Alg. 1; "
-                  "normal: alpha_init_scale * N(0, 1), as DARTS)", self.alpha_init)
-        if not self.alpha_init_scale > 0:
-            _fail(f"{prefix}.alpha_init_scale", "must be > 0", self.alpha_init_scale)
-
-    @property
-    def alpha_scale(self) -> float:
-        """The standard deviation alphas start with (0: all zero)."""
-        return self.alpha_init_scale if self.alpha_init == "normal" else 0.0
-
-
-@dataclass(frozen=True)
 class RuntimeConfig:
     """`[runtime]`: distribution strategy and determinism."""
 
@@ -244,6 +123,13 @@ class Config:
 
     def validate(self, prefix: str = "") -> None:
         del prefix
+        from asap_keras.space.primitives import op_set
+
+        candidates = len(op_set(self.space.ops))
+        nu = self.search.anneal.pac.nu
+        if nu * candidates > 1.0:
+            _fail("search.anneal.pac.nu", f"must be <= 1/N = {1 / candidates:.4g} for the "
+                  f"{candidates} candidate ops (rho_t is undefined otherwise)", nu)
         if self.data.test_root:  # a search must never see the held-out images
             _fail("data.test_root", "is read by `asap-keras train` only; a search never "
                   "touches test images", self.data.test_root)

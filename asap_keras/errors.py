@@ -1,5 +1,9 @@
 """Error types that the command line reports as one line and exit code 2."""
 
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
 
 def describe(err: BaseException) -> str:
     """`TypeName: first line of its message`, for a one-line error wrapping a library's."""
@@ -29,3 +33,9 @@ class CheckpointError(AsapError):
 
 class GenotypeError(AsapError, ValueError):
     """A genotype that is malformed or does not fit the search space."""
+
+
+def fail_config(path: str, rule: str, value: Any) -> NoReturn:
+    """Raises the standard config error: `a.b.key RULE. Received: key=value`."""
+    key = path.rsplit(".", 1)[-1]
+    raise ConfigError(f"{path} {rule}. Received: {key}={value!r}")

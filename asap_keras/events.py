@@ -23,6 +23,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "train_epoch": ("epoch", "metrics", "epoch_seconds", "learning_rate", "drop_path"),
     "checkpoint": ("epoch", "path"),
     "genotype": ("epoch", "genotype"),
+    "final_prune": ("epoch", "genotype", "val_accuracy", "val_loss", "live_ops", "total_ops"),
     "run_end": ("status", "epoch", "reason"),
 }
 RUN_STATUSES = ("finished", "stopped", "failed", "interrupted")

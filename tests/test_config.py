@@ -109,3 +109,36 @@ def test_ops_take_a_set_name_or_a_list_of_names():
 def test_bad_op_lists_name_the_value(ops, message):
     with pytest.raises(ConfigError, match=message):
         config_from_dict({"space": {"ops": ops}})
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"search": {"method": "enas"}},
+     r"search\.method must be one of \('asap', 'darts', 'magnitude', 'accum_grad'\)"),
+    ({"search": {"darts": {"order": 3}}}, r"search\.darts\.order must be 1 .* Received: order=3"),
+    ({"search": {"anneal": {"schedule": "linear"}}},
+     r"search\.anneal\.schedule must be one of \('exponential', 'pac'\)"),
+    ({"search": {"anneal": {"pac": {"delta": 1.0}}}}, r"search\.anneal\.pac\.delta"),
+    ({"space": {"ops": "asap"}, "search": {"anneal": {"pac": {"nu": 0.5}}}},
+     r"search\.anneal\.pac\.nu must be <= 1/N = 0\.1429 .*Received: nu=0\.5"),
+    ({"search": {"magnitude": {"key": "abs"}}}, r"search\.magnitude\.key must be one of"),
+    ({"search": {"accum_grad": {"mode": "max"}}}, r"search\.accum_grad\.mode must be one of"),
+    ({"search": {"accum_grad": {"power": 0}}}, r"search\.accum_grad\.power must be >= 1"),
+    ({"search": {"magnitude": {"final_sparsity": 1.0}}},
+     r"search\.magnitude\.final_sparsity must be in \[0, 1\)"),
+    ({"search": {"method": "magnitude", "epochs": 10, "magnitude": {"final_epoch": 12}}},
+     r"start_epoch < final_epoch <= search\.epochs \(10\)\. Received: start_epoch=4, "
+     r"final_epoch=12"),
+    ({"search": {"method": "accum_grad", "epochs": 10, "accum_grad": {"start_epoch": 10}}},
+     r"Received: start_epoch=10, final_epoch=10"),
+])
+def test_method_tables_are_validated(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(raw)
+
+
+def test_zhu_gupta_defaults_follow_the_paper_proportions():
+    # The paper prunes from epoch 20 to 50 of 50: 40% of the epochs, then to the end.
+    cfg = config_from_dict({"search": {"method": "magnitude"}})
+    assert cfg.search.magnitude.epochs_of(cfg.search.epochs) == (20, 50)
+    cfg = config_from_dict({"search": {"method": "accum_grad", "epochs": 4}})
+    assert cfg.search.accum_grad.epochs_of(4) == (2, 4)

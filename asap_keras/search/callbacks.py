@@ -1,4 +1,4 @@
-"""The search's callbacks: anneal T and theta, follow the step's prunes, checkpoint."""
+"""The search's callbacks: anneal T and theta, prune on schedule, follow prunes, checkpoint."""
 
 from __future__ import annotations
 
@@ -9,49 +9,68 @@ from asap_keras.search import checkpoint, schedules
 
 
 class Anneal(keras.callbacks.Callback):
-    """T, theta and the grace switch of each epoch (ASAP Eq. 9 and Alg. 1).
+    """T, theta and the architecture switch of each epoch, as the search method schedules.
 
-    At the start of epoch e: T = t0 * beta^e, theta = threshold_factor / N (N the edge's
-    original candidate count), and architecture steps (with their prunes) run once
-    T < grace temperature. The model rebuilds its train function when the switch flips.
+    ASAP (Eq. 9, Alg. 1): T = t0 * beta^e, theta = factor / N (N the edge's original
+    candidate count), and architecture steps with their prunes once T < the grace
+    temperature; DARTS and the Sec. 4.4 baselines: T = 1 and architecture steps throughout.
+    The model rebuilds its train function when the switch flips.
 
     Args:
-        t0: initial temperature.
-        beta: anneal factor per epoch.
-        grace_temperature: tau; architecture steps run only below it.
-        threshold_factor: theta = threshold_factor / N.
+        method: the `SearchMethod`.
     """
 
-    def __init__(self, t0, beta, grace_temperature, threshold_factor):
+    def __init__(self, method):
         super().__init__()
-        self.t0, self.beta = t0, beta
-        self.grace_temperature = grace_temperature
-        self.threshold_factor = threshold_factor
+        self.method = method
 
     def temperature_of(self, epoch):
-        """The temperature epoch `epoch` trains at."""
-        return schedules.temperature(epoch, self.t0, self.beta)
+        """The temperature epoch `epoch` trains at (None where the step sets it)."""
+        return self.method.epoch_schedule(epoch).temperature
 
     def on_train_begin(self, logs=None):
         self.model.sync_structure("start", force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         arch = self.model.network.arch
-        temp = self.temperature_of(epoch)
-        arch.temperature.assign(temp)
-        arch.threshold.assign(schedules.threshold(arch.num_ops, self.threshold_factor))
-        enabled = schedules.arch_steps_enabled(temp, self.grace_temperature)
-        arch.arch_enabled.assign(1.0 if enabled else 0.0)
+        plan = self.method.epoch_schedule(epoch)
+        if plan.temperature is not None:
+            arch.temperature.assign(plan.temperature)
+        if plan.threshold is not None:
+            arch.threshold.assign(plan.threshold)
+        arch.arch_enabled.assign(1.0 if plan.arch_steps else 0.0)
         self.model.sync_structure("grace_end")
 
 
-class FollowPrunes(keras.callbacks.Callback):
-    """Reports the ops the step pruned, rebuilds the step lazily, stops once discrete.
+class ScheduledPrune(keras.callbacks.Callback):
+    """Applies the pruning a method schedules at epoch ends (the Sec. 4.4 baselines).
 
-    The step kills ops by setting mask Variables (they weigh 0 at once); their compute
+    Args:
+        method: the `SearchMethod`; its `epoch_end_masks` decides.
+    """
+
+    def __init__(self, method):
+        super().__init__()
+        self.method = method
+
+    def on_epoch_end(self, epoch, logs=None):
+        network = self.model.network
+        masks = self.method.epoch_end_masks(network.arch.snapshot(), epoch,
+                                            network.cell_types)
+        if masks:
+            step = int(self.model.weight_optimizer.iterations.numpy()) - 1  # the last step
+            for cell_type, keep in masks.items():
+                network.arch.apply_prune(cell_type, keep, step)
+
+
+class FollowPrunes(keras.callbacks.Callback):
+    """Reports the ops pruned, rebuilds the step lazily, stops once discrete.
+
+    ASAP's step kills ops by setting mask Variables (they weigh 0 at once); their compute
     leaves the graph at the next rebuild: at the epoch's last batch (before validation),
     or sooner once the live op count has fallen by `rebuild_fraction` of the ops the step
-    still computes. The search stops as soon as every edge keeps one op (Alg. 1).
+    still computes. Ops pruned at an epoch's end are reported and dropped then. The search
+    stops as soon as every edge keeps one op (Alg. 1).
 
     Args:
         rebuild_fraction: in (0, 1]; 1 rebuilds only at epoch ends.
@@ -75,17 +94,21 @@ class FollowPrunes(keras.callbacks.Callback):
         network = self.model.network
         return {t: network.arch.masks[t].numpy() > 0.5 for t in network.cell_types}
 
-    def on_train_batch_end(self, batch, logs=None):
-        if not self.model.arch_phase:  # grace: no architecture step, so no prune
-            return
+    def _follow(self):
+        """Reports new prunes; True (and the search stopped) if every edge keeps one op."""
         alive = self._alive()
         if any(not np.array_equal(alive[t], self._known[t]) for t in alive):
             self._report(alive)
-        network = self.model.network
         if all(schedules.is_discrete(a) for a in alive.values()):
             self.model.sync_structure("discrete")
             self.model.stop_training = True
+            return True
+        return False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.model.arch_phase or self._follow():  # grace: no architecture step
             return
+        network = self.model.network
         traced, live = network.traced_op_count(), network.live_op_count()
         if batch + 1 == self.params.get("steps"):
             self.model.sync_structure("epoch_end")
@@ -93,7 +116,8 @@ class FollowPrunes(keras.callbacks.Callback):
             self.model.sync_structure("prune_fraction")
 
     def on_epoch_end(self, epoch, logs=None):
-        self.model.sync_structure("epoch_end")  # no-op unless the step count was unknown
+        if not self._follow():
+            self.model.sync_structure("epoch_end")
 
     def _report(self, alive):
         arch, names = self.model.network.arch, self.model.network.op_names

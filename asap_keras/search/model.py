@@ -6,12 +6,8 @@ import keras
 import tensorflow as tf
 
 from asap_keras.replicas import apply_summed, num_replicas, sum_over_replicas
+from asap_keras.search.gradients import cross_entropy
 from asap_keras.space.network import SearchNetwork
-
-
-def _cross_entropy(labels, logits):
-    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-        labels, logits, from_logits=True))
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -49,6 +45,7 @@ class SearchModel(keras.Model):
         self.weight_decay = 0.0
         self.arch_weight_decay = 0.0
         self.clipnorm = None
+        self.method = None
         self.traced_structures = 0
         self.rebuild_reasons = []
         # The supernet creates its variables at construction: nothing is left to build (and
@@ -59,8 +56,8 @@ class SearchModel(keras.Model):
         return self.network(x, training=training)
 
     def compile(self, weight_optimizer, arch_optimizer, weight_decay=3e-4,
-                arch_weight_decay=1e-3, clipnorm=5.0, **kwargs):
-        """Sets both optimizers and the DARTS-style coupled (L2) weight decays.
+                arch_weight_decay=1e-3, clipnorm=5.0, method=None, **kwargs):
+        """Sets both optimizers, the DARTS-style coupled (L2) weight decays and the method.
 
         Args:
             weight_optimizer: updates network weights (SGD in ASAP).
@@ -68,8 +65,15 @@ class SearchModel(keras.Model):
             weight_decay: L2 coefficient added to the weight gradients after clipping.
             arch_weight_decay: L2 coefficient added to the alpha gradients.
             clipnorm: global-norm clip of the weight gradients (None: no clipping).
+            method: the `SearchMethod` (default: ASAP with the paper's settings).
         """
         super().compile(optimizer=weight_optimizer, **kwargs)
+        if method is None:
+            from asap_keras.search.config import SearchConfig
+            from asap_keras.search.methods import make_method
+
+            method = make_method(SearchConfig(), len(self.network.op_names))
+        self.method = method
         self.weight_optimizer = weight_optimizer
         self.arch_optimizer = arch_optimizer
         self.weight_decay = float(weight_decay)
@@ -118,29 +122,33 @@ class SearchModel(keras.Model):
         return "+".join(dict.fromkeys(reasons))
 
     def train_step(self, data):
-        """One iteration of ASAP Algorithm 1: weight step, then (past grace) arch step + prune."""
-        (x_weight, y_weight), (x_arch, y_arch) = data
-        self._weight_step(x_weight, y_weight)
+        """One iteration: the weight and (past grace) the architecture phase, in the method's
+        order (ASAP Alg. 1: weight step first; DARTS: architecture step first)."""
+        weight_batch, arch_batch = data
+        step = tf.identity(self.weight_optimizer.iterations)  # this iteration's global index
         undecided = self.network.undecided_cell_types()
-        if self.arch_phase and undecided:
-            self._architecture_step(x_arch, y_arch, undecided)
-            step = self.weight_optimizer.iterations - 1  # this iteration's global index
-            self.network.arch.prune(undecided, step)
+        arch_phase = self.arch_phase and bool(undecided)
+        if self.method.weight_first:
+            self._weight_step(*weight_batch)
+        if arch_phase:
+            self._architecture_step(weight_batch, arch_batch, undecided, step)
+        if not self.method.weight_first:
+            self._weight_step(*weight_batch)
         return {m.name: m.result() for m in self.metrics}
 
-    def _architecture_step(self, x, y, cell_types):
-        """First-order update of alpha on an architecture batch (ASAP Alg. 1, line 6).
+    def _architecture_step(self, weight_batch, arch_batch, cell_types, step):
+        """Updates alpha on an architecture batch (ASAP Alg. 1, line 6), then lets the
+        method prune every op under theta (lines 7-8).
 
         Only alive ops of undecided edges move: the others are put back after the update
         (Adam's momentum would otherwise keep moving them).
         """
         arch = self.network.arch
         variables = [arch.alphas[t] for t in cell_types]
-        with tf.GradientTape() as tape:
-            logits = self(x, training=True)
-            loss = _cross_entropy(y, logits)
-            scaled = loss / num_replicas()
-        grads = sum_over_replicas(tape.gradient(scaled, variables))
+        self.method.step_schedule(arch, self.arch_optimizer.iterations + 1)
+        loss, logits, grads = self.method.arch_gradients(self, weight_batch, arch_batch,
+                                                         variables)
+        self.method.observe_gradients(arch, cell_types, grads)
         decay = tf.constant(self.arch_weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
         movable = [arch.movable(t) for t in cell_types]
@@ -148,15 +156,17 @@ class SearchModel(keras.Model):
         apply_summed(self.arch_optimizer, grads, variables)
         for variable, old, move in zip(variables, before, movable):
             variable.assign(tf.where(move, variable.value, old))
+        if self.method.prunes_in_step:
+            arch.prune(cell_types, step)
         self.arch_loss_tracker.update_state(loss)
-        self.arch_accuracy_metric.update_state(y, logits)
+        self.arch_accuracy_metric.update_state(arch_batch[1], logits)
 
     def _weight_step(self, x, y):
         """SGD on the weights of the ops in the structure on a weight batch (Alg. 1, line 4)."""
         variables = self.network.live_weight_variables()
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
-            loss = _cross_entropy(y, logits)
+            loss = cross_entropy(y, logits)
             scaled = loss / num_replicas()
         grads = sum_over_replicas(tape.gradient(scaled, variables))
         if self.clipnorm:
@@ -170,7 +180,7 @@ class SearchModel(keras.Model):
     def test_step(self, data):
         x, y = data
         logits = self(x, training=False)
-        self.loss_tracker.update_state(_cross_entropy(y, logits))
+        self.loss_tracker.update_state(cross_entropy(y, logits))
         self.accuracy_metric.update_state(y, logits)
         return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_metric.result()}
 

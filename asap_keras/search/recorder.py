@@ -8,7 +8,6 @@ import keras
 import numpy as np
 
 from asap_keras.search import schedules
-from asap_keras.space import genotype as genotype_lib
 from asap_keras.space import relaxation
 
 
@@ -17,7 +16,7 @@ def _metrics(logs):
             if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")}
 
 
-def epoch_record(network, state, next_temperature, metrics, seconds) -> dict:
+def epoch_record(network, state, next_temperature, metrics, seconds, step_seconds=None) -> dict:
     """The fields of an `epoch` event, all read from one architecture state.
 
     Phi is taken over the alive ops at the epoch's T, after the epoch's prunes; `live_ops`,
@@ -36,7 +35,8 @@ def epoch_record(network, state, next_temperature, metrics, seconds) -> dict:
         "ops": list(network.op_names),
         "phi": {t: phi[t].round(6).tolist() for t in cell_types},
         "alive": {t: state["alive"][t].astype(int).tolist() for t in cell_types},
-        "metrics": metrics, "epoch_seconds": seconds, "live_ops": live, "total_ops": total,
+        "metrics": metrics, "epoch_seconds": seconds, "step_seconds": step_seconds,
+        "live_ops": live, "total_ops": total,
         "discrete": all(schedules.is_discrete(state["alive"][t]) for t in cell_types),
     }
 
@@ -46,18 +46,19 @@ class EventRecorder(keras.callbacks.Callback):
 
     Args:
         event_log: the run's `EventLog`.
-        anneal: the `Anneal` callback (for the next epoch's temperature).
+        method: the `SearchMethod` (the next epoch's temperature, the derivation rule).
         log_every_steps: a `step` event every this many batches.
         tensorboard_dir: where scalars go ("" for none).
     """
 
-    def __init__(self, event_log, anneal, log_every_steps=10, tensorboard_dir=""):
+    def __init__(self, event_log, method, log_every_steps=10, tensorboard_dir=""):
         super().__init__()
         self.event_log = event_log
-        self.anneal = anneal
+        self.method = method
         self.log_every_steps = log_every_steps
         self.tensorboard_dir = tensorboard_dir
         self.last_epoch = None
+        self.last_val_accuracy = None
         self._writer = None
         self._epoch = 0
         self._epoch_start = 0.0
@@ -65,6 +66,7 @@ class EventRecorder(keras.callbacks.Callback):
         self._reported = -1
         self._trace_reason = ""
         self._trace_ops = 0
+        self._step_times = []
 
     def on_train_begin(self, logs=None):
         if self.tensorboard_dir:
@@ -75,6 +77,7 @@ class EventRecorder(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_start = time.perf_counter()
+        self._step_times = []
 
     def on_train_batch_begin(self, batch, logs=None):
         # The first batch after a rebuild runs (and so traces) the new step function. Its op
@@ -86,12 +89,13 @@ class EventRecorder(keras.callbacks.Callback):
         self._batch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
+        seconds = time.perf_counter() - self._batch_start
         if self._trace_reason:
-            self.event_log.emit("trace", epoch=self._epoch,
-                                seconds=time.perf_counter() - self._batch_start,
-                                live_ops=self._trace_ops,
-                                reason=self._trace_reason)
+            self.event_log.emit("trace", epoch=self._epoch, seconds=seconds,
+                                live_ops=self._trace_ops, reason=self._trace_reason)
             self._trace_reason = ""
+        else:
+            self._step_times.append(seconds)
         if (batch + 1) % self.log_every_steps == 0:
             self.event_log.emit("step", epoch=self._epoch, step=batch + 1,
                                 metrics=_metrics(logs))
@@ -103,12 +107,15 @@ class EventRecorder(keras.callbacks.Callback):
         if not state["arch_enabled"]:  # no architecture step ran: its trackers hold no value
             metrics = {k: v for k, v in metrics.items() if not k.startswith("arch_")}
         seconds = time.perf_counter() - self._epoch_start
-        record = epoch_record(network, state, self.anneal.temperature_of(epoch + 1), metrics,
-                              seconds)
+        steps = self._step_times
+        record = epoch_record(network, state,
+                              self.method.epoch_schedule(epoch + 1).temperature, metrics,
+                              seconds, sum(steps) / len(steps) if steps else None)
         self.event_log.emit("epoch", epoch=epoch, **record)
-        genotype = genotype_lib.derive(state, network.op_names, network.nodes)
+        genotype = self.method.derive(state, network.op_names, network.nodes)
         self.event_log.emit("genotype", epoch=epoch, genotype=genotype.to_dict())
         self.last_epoch = epoch
+        self.last_val_accuracy = metrics.get("val_accuracy")
         if self._writer is not None:
             self._scalars(epoch, record)
 

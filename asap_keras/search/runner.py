@@ -48,9 +48,11 @@ def model_signature(cfg: config_lib.Config, image_shape, num_classes) -> dict:
 
 
 def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoch):
-    """Builds the supernet and the compiled SearchModel with both optimizers built."""
+    """Builds the supernet and the SearchModel compiled with both optimizers (built) and the
+    configured search method."""
     import keras
 
+    from asap_keras.search.methods import make_method
     from asap_keras.search.model import SearchModel
     from asap_keras.search.optimizers import FusedMomentumSGD
     from asap_keras.space.network import SearchNetwork
@@ -68,7 +70,8 @@ def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoc
         weight_optimizer=FusedMomentumSGD(lr, momentum=w.momentum, name="weight_sgd"),
         arch_optimizer=keras.optimizers.Adam(a.lr, beta_1=a.beta_1, beta_2=a.beta_2,
                                              name="arch_adam"),
-        weight_decay=w.weight_decay, arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm)
+        weight_decay=w.weight_decay, arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm,
+        method=make_method(search, len(network.op_names)))
     model.build_optimizers()
     return model
 
@@ -100,7 +103,13 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
     """
     from asap_keras.data.search_split import SearchData
     from asap_keras.data.sources import load_images
-    from asap_keras.search.callbacks import Anneal, FollowPrunes, SearchCheckpoint
+    from asap_keras.search.callbacks import (
+        Anneal,
+        FollowPrunes,
+        ScheduledPrune,
+        SearchCheckpoint,
+    )
+    from asap_keras.search.final_prune import evaluate_derived_cell
     from asap_keras.search.recorder import EventRecorder
 
     if resume is not None:
@@ -134,13 +143,13 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
              strategy=cfg.runtime.strategy, replicas=strategy.num_replicas_in_sync,
              steps_per_epoch=data.steps_per_epoch, image_shape=list(data.image_shape),
              class_names=list(images.class_names))
-    an, prune = cfg.search.anneal, cfg.search.prune
-    anneal = Anneal(an.t0, an.beta, an.grace_temperature, prune.threshold_factor)
-    recorder = EventRecorder(log, anneal, cfg.search.log_every_steps,
+    method = model.method
+    recorder = EventRecorder(log, method, cfg.search.log_every_steps,
                              str(run_path / run_dir_lib.TENSORBOARD_DIR))
     callbacks = [
-        anneal,
-        FollowPrunes(prune.rebuild_fraction, log),
+        Anneal(method),
+        ScheduledPrune(method),
+        FollowPrunes(cfg.search.prune.rebuild_fraction, log),
         SearchCheckpoint(run_path / run_dir_lib.CHECKPOINT_DIR, signature, log),
         recorder,
         *extra_callbacks,
@@ -157,6 +166,9 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         genotype = final_genotype(model)
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
+        final = evaluate_derived_cell(model, genotype, data.val_dataset())
+        log.emit("final_prune", epoch=last_epoch(), genotype=genotype.to_dict(),
+                 val_accuracy_before=recorder.last_val_accuracy, **final)
         outcome.finish("discrete" if _is_discrete(model) else "epoch_cap")
         return run_path, genotype
 
@@ -169,7 +181,6 @@ def _is_discrete(model) -> bool:
 
 
 def final_genotype(model):
-    """The genotype of the model's current architecture state."""
-    from asap_keras.space.genotype import derive
-
-    return derive(model.network.arch.snapshot(), model.network.op_names, model.network.nodes)
+    """The genotype of the model's current architecture state, by its method's rule."""
+    network = model.network
+    return model.method.derive(network.arch.snapshot(), network.op_names, network.nodes)

@@ -25,6 +25,7 @@ class ArchParams(keras.layers.Layer):
         mask_<type>: 1 alive, 0 pruned. An op once pruned never comes back.
         pruned_at_<type>: global step at which each op was pruned, -1 while alive.
         pruned_weight_<type>: the op's Phi when it was pruned.
+        score_<type>: a per-op score a method accumulates (accumulated-gradient pruning).
         temperature, threshold: T and theta of the current epoch.
         arch_enabled: 1.0 once T is below the grace temperature.
 
@@ -59,6 +60,9 @@ class ArchParams(keras.layers.Layer):
         self.pruned_weight = {t: self.add_weight(name=f"pruned_weight_{t}", shape=shape,
                                                  initializer="zeros", **state)
                               for t in CELL_TYPES}
+        self.scores = {t: self.add_weight(name=f"score_{t}", shape=shape, initializer="zeros",
+                                          **state)
+                       for t in CELL_TYPES}
         self.temperature = self.add_weight(
             name="temperature", shape=(),
             initializer=keras.initializers.Constant(self.initial_temperature), trainable=False)
@@ -85,11 +89,13 @@ class ArchParams(keras.layers.Layer):
         """Phi = softmax(alpha / T) over each edge's alive ops, 0 for pruned ones (Eq. 3).
 
         A tensor `(edges, ops)` read from the Variables when the step runs, so an op pruned
-        inside the step leaves the softmax and the mixed sum at once.
+        inside the step leaves the softmax and the mixed sum at once. An edge with no alive
+        op (removed by a final prune) weighs 0 everywhere.
         """
         mask = self.masks[cell_type].value
         logits = self.alphas[cell_type].value / self.temperature.value
-        return tf.nn.softmax(tf.where(mask > 0.5, logits, _MASKED_LOGIT), axis=-1)
+        phi = tf.nn.softmax(tf.where(mask > 0.5, logits, _MASKED_LOGIT), axis=-1)
+        return phi * tf.reduce_max(mask, axis=-1, keepdims=True)
 
     def movable(self, cell_type):
         """1 where the architecture step may change alpha: alive ops of undecided edges.
@@ -120,7 +126,8 @@ class ArchParams(keras.layers.Layer):
             keep = tf.logical_and(alive, phi >= theta)
             strongest = tf.one_hot(tf.argmax(tf.where(alive, phi, -1.0), axis=-1),
                                    self.num_ops, on_value=True, off_value=False)
-            lost_all = tf.logical_not(tf.reduce_any(keep, axis=-1, keepdims=True))
+            lost_all = tf.logical_and(tf.reduce_any(alive, axis=-1, keepdims=True),
+                                      tf.logical_not(tf.reduce_any(keep, axis=-1, keepdims=True)))
             keep = tf.logical_or(keep, tf.logical_and(lost_all, strongest))
             dies = tf.logical_and(alive, tf.logical_not(keep))
             step_value = tf.cast(step, tf.float32)
@@ -130,13 +137,29 @@ class ArchParams(keras.layers.Layer):
                 tf.where(dies, phi, self.pruned_weight[cell_type].value))
             self.masks[cell_type].assign(tf.cast(keep, mask.dtype))
 
+    def apply_prune(self, cell_type, keep, step):
+        """Host side: sets a new alive mask (a subset of the current one), recording the step
+        and Phi of each op it kills; for methods that prune at epoch ends."""
+        from asap_keras.space.relaxation import op_weights
+
+        alive = np.asarray(self.masks[cell_type].numpy()) > 0.5
+        keep = np.asarray(keep) > 0.5
+        dies = alive & ~keep
+        phi = op_weights(self.alphas[cell_type].numpy(), float(self.temperature.numpy()), alive)
+        self.pruned_at[cell_type].assign(
+            np.where(dies, float(step), self.pruned_at[cell_type].numpy()))
+        self.pruned_weight[cell_type].assign(
+            np.where(dies, phi, self.pruned_weight[cell_type].numpy()).astype(np.float32))
+        self.masks[cell_type].assign((alive & keep).astype(np.float32))
+
     def alive_indices(self, cell_type):
         """Per edge, the tuple of alive op indices, read from the mask Variable."""
         mask = np.asarray(self.masks[cell_type].numpy()) > 0.5
         return tuple(tuple(int(i) for i in np.nonzero(row)[0]) for row in mask)
 
     def snapshot(self):
-        """The state as numpy: alpha, alive, pruned_at, pruned_weight (per type), T, theta."""
+        """The state as numpy: alpha, alive, pruned_at, pruned_weight, scores (per type), T,
+        theta and the architecture switch."""
         return {
             "alpha": {t: np.asarray(self.alphas[t].numpy()) for t in CELL_TYPES},
             "alive": {t: np.asarray(self.masks[t].numpy()) > 0.5 for t in CELL_TYPES},
@@ -144,6 +167,7 @@ class ArchParams(keras.layers.Layer):
                           for t in CELL_TYPES},
             "pruned_weight": {t: np.asarray(self.pruned_weight[t].numpy())
                               for t in CELL_TYPES},
+            "scores": {t: np.asarray(self.scores[t].numpy()) for t in CELL_TYPES},
             "temperature": float(self.temperature.numpy()),
             "threshold": float(self.threshold.numpy()),
             "arch_enabled": bool(self.arch_enabled.numpy() > 0.5),

@@ -219,3 +219,31 @@ def random_genotype(op_names, nodes=4, seed=0) -> Genotype:
         cells[cell_type] = tuple(pairs)
     concat = tuple(range(2, nodes + 2))
     return Genotype(cells["normal"], concat, cells["reduce"], concat)
+
+
+def cell_masks(genotype: Genotype, op_names, nodes) -> dict:
+    """The supernet's alive masks holding exactly a genotype's cells (the final hard prune).
+
+    Each kept edge keeps its chosen op; every other edge keeps none (it is removed).
+
+    Returns:
+        `{cell_type: bool array (edges, ops)}`.
+
+    Raises:
+        GenotypeError: the genotype has another node count or an op outside `op_names`.
+    """
+    endpoints = edge_endpoints(nodes)
+    masks = {}
+    for cell_type in ("normal", "reduce"):
+        pairs = getattr(genotype, cell_type)
+        if len(pairs) != EDGES_PER_NODE * nodes:
+            raise GenotypeError(f"genotype.{cell_type} has {len(pairs) // 2} nodes; the "
+                                f"supernet has {nodes}. Received: {list(pairs)!r}")
+        mask = np.zeros((len(endpoints), len(op_names)), bool)
+        for i, (op, src) in enumerate(pairs):
+            if op not in op_names:
+                raise GenotypeError(f"genotype.{cell_type}[{i}] uses {op!r}, not a candidate "
+                                    f"of this supernet ({list(op_names)})")
+            mask[endpoints.index((src, 2 + i // EDGES_PER_NODE)), op_names.index(op)] = True
+        masks[cell_type] = mask
+    return masks

@@ -35,8 +35,11 @@ class MixedOp(keras.layers.Layer):
         """Sums the alive ops weighted by `weights` (one entry per alive op, in order).
 
         With a single alive op its weight is exactly 1, so the op's output is returned as is.
-        `none` adds zeros, so it is skipped in the sum (its weight still normalises Phi).
+        `none` adds zeros, so it is skipped in the sum (its weight still normalises Phi). An
+        edge with no alive op (removed by a final prune) contributes zeros.
         """
+        if not self.alive:
+            return tf.zeros_like(x[:, ::self.stride, ::self.stride, :])
         if len(self.alive) == 1:
             return self.ops[self.alive[0]](x, training=training)
         out = None

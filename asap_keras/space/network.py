@@ -106,14 +106,15 @@ class SearchNetwork(keras.layers.Layer):
         return sum(len(edge.op_names) for cell in self.cells for edge in cell.edges)
 
     def edge_weights(self, cell_type):
-        """Per edge, Phi of the ops in the structure (Eq. 3), or None where one op is left.
+        """Per edge, Phi of the ops in the structure (Eq. 3); None where one op (or none,
+        after a final prune) is left.
 
         Phi comes from the mask Variable, so an op pruned since the last rebuild weighs 0
         (it is still computed until the next rebuild drops it from the graph).
         """
         phi = self.arch.weights_of(cell_type)
         reference = next(c for c in self.cells if c.cell_type == cell_type)
-        return [None if len(edge.alive) == 1 else tf.gather(phi[e], edge.alive)
+        return [None if len(edge.alive) <= 1 else tf.gather(phi[e], edge.alive)
                 for e, edge in enumerate(reference.edges)]
 
     def call(self, x, training=False):

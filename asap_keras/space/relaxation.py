@@ -15,14 +15,14 @@ def op_weights(alpha, temperature, alive=None):
     Args:
         alpha: architecture parameters, shape `(..., ops)`.
         temperature: T > 0.
-        alive: 0/1 (or bool) mask of the same shape; all ops alive if omitted. Each edge must
-            keep at least one alive op.
+        alive: 0/1 (or bool) mask of the same shape; all ops alive if omitted. An edge with
+            no alive op (removed by a final prune) weighs 0 everywhere.
 
     Returns:
-        Float64 array of alpha's shape; each edge's alive weights sum to 1.
+        Float64 array of alpha's shape; each edge's alive weights sum to 1 (0 if none).
 
     Raises:
-        ConfigError: T <= 0, shapes differ, or an edge has no alive op.
+        ConfigError: T <= 0 or the shapes differ.
 
     Example:
     >>> op_weights([[0.0, 0.0, 0.0]], 1.0, [[1, 1, 0]])
@@ -35,13 +35,11 @@ def op_weights(alpha, temperature, alive=None):
     if alive.shape != alpha.shape:
         raise ConfigError(f"alive mask shape must match alpha {alpha.shape}. "
                           f"Received: alive.shape={alive.shape}")
-    if not alive.any(axis=-1).all():
-        raise ConfigError("every edge must keep at least one alive op. Received: an alive "
-                          "mask with an all-zero edge")
+    any_alive = alive.any(axis=-1, keepdims=True)
     logits = np.where(alive, alpha / temperature, -np.inf)
-    logits = logits - logits.max(axis=-1, keepdims=True)
+    logits = logits - np.where(any_alive, logits.max(axis=-1, keepdims=True), 0.0)
     expo = np.where(alive, np.exp(logits), 0.0)
-    return expo / expo.sum(axis=-1, keepdims=True)
+    return expo / np.where(any_alive, expo.sum(axis=-1, keepdims=True), 1.0)
 
 
 def log_full_weights(alpha, temperature):

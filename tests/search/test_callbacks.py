@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from asap_keras.config import config_from_dict
 from asap_keras.search.callbacks import Anneal, FollowPrunes
+from asap_keras.search.methods import make_method
 from asap_keras.search.model import SearchModel
 from asap_keras.search.optimizers import FusedMomentumSGD
 from asap_keras.space.network import SearchNetwork
@@ -45,7 +47,9 @@ def reset(model, arch_on):
 
 def test_anneal_sets_the_paper_temperature_threshold_and_grace(model):
     reset(model, arch_on=False)
-    anneal = Anneal(t0=1.3, beta=0.95, grace_temperature=1.05, threshold_factor=0.4)
+    paper = config_from_dict({"search": {"anneal": {"t0": 1.3, "beta": 0.95,
+                                                    "grace_temperature": 1.05}}}).search
+    anneal = Anneal(make_method(paper, len(OPS)))
     anneal.set_model(model)
     arch = model.network.arch
     rebuilt = model.traced_structures

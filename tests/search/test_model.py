@@ -59,7 +59,7 @@ def test_architecture_phase_leaves_weights_alone():
     model = make_model()
     weights = model.network.weight_variables()
     before_w, before_a = snapshot(weights), snapshot(model.network.arch.alpha_variables)
-    model._architecture_step(*batch(), ("normal", "reduce"))
+    model._architecture_step(batch(1), batch(), ("normal", "reduce"), 0)
     assert not any(changed(before_w, weights))
     assert all(changed(before_a, model.network.arch.alpha_variables))
 
@@ -141,8 +141,8 @@ def test_an_iteration_is_a_weight_step_then_an_architecture_step():
         m.network.arch.threshold.assign(0.0)  # no prune: compare the updates alone
     one_step(models[0], data)
     models[1]._weight_step(*data[0])
-    models[1]._architecture_step(*data[1], ("reduce",))
-    models[2]._architecture_step(*data[1], ("reduce",))
+    models[1]._architecture_step(*data, ("reduce",), 0)
+    models[2]._architecture_step(*data, ("reduce",), 0)
     models[2]._weight_step(*data[0])
     alphas = [m.network.arch.alphas["reduce"].numpy() for m in models]
     np.testing.assert_allclose(alphas[0], alphas[1], rtol=1e-5, atol=1e-7)

@@ -101,6 +101,60 @@ def test_the_search_ends_discrete_with_a_cell_that_reads_intermediate_nodes(fini
     assert max(sources) >= 2
 
 
+def test_the_final_prune_validates_the_derived_cell_inside_the_supernet(finished_run):
+    log = read_events(finished_run)
+    (final,) = [e for e in log if e.kind == "final_prune"]
+    last = [e for e in log if e.kind == "epoch"][-1]
+    saved = json.loads((finished_run / "genotype.json").read_text())
+    assert final["genotype"] == saved and final["epoch"] == last["epoch"]
+    assert final["val_accuracy_before"] == last["metrics"]["val_accuracy"]
+    assert 0.0 <= final["val_accuracy"] <= 1.0
+    # 3 cells, each cut to its 8 chosen edges with one op: 24 of the 168 candidates.
+    assert (final["live_ops"], final["total_ops"]) == (24, 168)
+    # The search's saved state is untouched by it: derive still reads the discrete masks.
+    assert last["live_ops"] == 42
+
+
+METHOD_OVERRIDES = {
+    "darts": ["search.method='darts'", "search.epochs=2"],
+    "magnitude": ["search.method='magnitude'", "search.epochs=3"],
+    "accum_grad": ["search.method='accum_grad'", "search.epochs=3",
+                   "search.accum_grad.power=1"],
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHOD_OVERRIDES))
+def test_every_method_runs_end_to_end_on_the_same_engine(method, tmp_path, configs_dir,
+                                                         capsys):
+    args = ["search", str(configs_dir / "smoke.toml"), "--set", f"run.runs_dir='{tmp_path}'",
+            "--verbose", "0"]
+    for override in METHOD_OVERRIDES[method]:
+        args += ["--set", override]
+    assert main(args) == 0
+    capsys.readouterr()  # the search prints its genotype too
+    (run,) = list(tmp_path.iterdir())
+    log = read_events(run)
+    assert log[0]["config"]["search"]["method"] == method and log[-1]["status"] == "finished"
+    epochs = [e for e in log if e.kind == "epoch"]
+    prunes = [e for e in log if e.kind == "prune"]
+    assert all(e["temperature"] == 1.0 and not e["grace"] for e in epochs)
+    if method == "darts":
+        assert not prunes and all(e["live_ops"] == e["total_ops"] for e in epochs)
+        assert log[-1]["reason"] == "epoch_cap"
+    else:
+        # Zhu-Gupta with t0 = round(0.4 * 3) = 1, E_f = 3: prunes after epochs 1 and 2 only,
+        # at each epoch's last step; one op per edge at the end.
+        steps = log[0]["steps_per_epoch"]
+        assert {p["epoch"] for p in prunes} == {1, 2}
+        assert all(p["step"] == (p["epoch"] + 1) * steps - 1 for p in prunes)
+        assert epochs[-1]["discrete"] and log[-1]["reason"] == "discrete"
+    final = next(e for e in log if e.kind == "final_prune")
+    assert final["live_ops"] == 24
+    saved = json.loads((run / "genotype.json").read_text())
+    assert main(["derive", str(run)]) == 0
+    assert json.loads(capsys.readouterr().out) == saved == final["genotype"]
+
+
 def test_genotype_file_event_and_derive_agree(finished_run, capsys):
     saved = json.loads((finished_run / "genotype.json").read_text())
     assert len(saved["normal"]) == 8 and len(saved["reduce"]) == 8
@@ -156,14 +210,15 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, fi
         newest.write_bytes(original)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
-def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
-    # Two replicas double the traced graph, so the space is cut to 2 nodes and 3 ops; T0 is
-    # below the grace temperature so both epochs run architecture steps.
+def mirrored_search(tmp_path, configs_dir, *overrides):
+    """A search under MirroredStrategy on two logical CPUs (a subprocess); its event log.
+
+    Two replicas double the traced graph, so the space is cut to 2 nodes and 3 ops.
+    """
     args = ["search", str(configs_dir / "smoke.toml"), "--strategy", "mirrored", "--verbose",
             "0"]
-    for override in (f"run.runs_dir='{tmp_path}'", "search.epochs=2", "search.anneal.t0=0.9",
-                     "space.nodes=2", 'space.ops=["sep_conv_3x3","max_pool_3x3","skip_connect"]'):
+    for override in (f"run.runs_dir='{tmp_path}'", "space.nodes=2",
+                     'space.ops=["sep_conv_3x3","max_pool_3x3","skip_connect"]', *overrides):
         args += ["--set", override]
     script = (
         "import tensorflow as tf\n"
@@ -176,7 +231,24 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
                           timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = list(tmp_path.iterdir())
-    log = read_events(run)
+    return read_events(run)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
+def test_darts_second_order_under_mirrored_strategy(tmp_path, configs_dir):
+    log = mirrored_search(tmp_path, configs_dir, "search.method='darts'",
+                          "search.darts.order=2", "search.epochs=1")
+    assert log[0]["replicas"] == 2 and log[-1]["status"] == "finished"
+    (epoch,) = [e for e in log if e.kind == "epoch"]
+    assert epoch["metrics"]["arch_loss"] > 0 and epoch["metrics"]["loss"] > 0
+    # Every replica took the same unrolled step: the alphas left the uniform start.
+    assert any(abs(p - 1 / 3) > 1e-4 for row in epoch["phi"]["reduce"] for p in row)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="logical CPU devices")
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
+    # T0 is below the grace temperature so both epochs run architecture steps.
+    log = mirrored_search(tmp_path, configs_dir, "search.epochs=2", "search.anneal.t0=0.9")
     assert log[0]["replicas"] == 2 and log[-1]["status"] == "finished"
     epochs = [e for e in log if e.kind == "epoch"]
     assert len(epochs) == 2 and not epochs[0]["grace"]

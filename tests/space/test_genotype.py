@@ -178,3 +178,18 @@ def test_random_cells_are_uniform_valid_and_seeded():
     assert resolve("random:5") == g.random_genotype(ASAP_OPS, 4, 5)
     with pytest.raises(GenotypeError, match=r"random:SEED.*Received: genotype='random:x'"):
         resolve("random:x")
+
+
+def test_cell_masks_keep_the_chosen_op_on_the_chosen_edges_only():
+    from asap_keras.child.genotypes import BUILT_IN
+
+    darts_v2 = BUILT_IN["darts_v2"]
+    masks = g.cell_masks(darts_v2, list(ASAP_OPS), 4)
+    for cell_type in ("normal", "reduce"):
+        mask = masks[cell_type]
+        assert mask.sum() == 8 and (mask.sum(axis=1) <= 1).all()
+        kept = {(EDGES[e], ASAP_OPS[k]) for e, k in zip(*np.nonzero(mask))}
+        pairs = getattr(darts_v2, cell_type)
+        assert kept == {((src, 2 + i // 2), op) for i, (op, src) in enumerate(pairs)}
+    with pytest.raises(GenotypeError, match="not a candidate"):
+        g.cell_masks(darts_v2, ["sep_conv_3x3", "skip_connect"], 4)

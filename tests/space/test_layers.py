@@ -135,3 +135,11 @@ def test_an_op_masked_since_the_last_rebuild_weighs_zero_at_once():
     assert weights[1] == 0.0 and weights[4] == 0.0
     # The rest renormalise over the alive ops (Eq. 3 with the pruned ops removed).
     np.testing.assert_allclose(weights, op_weights(alpha, 0.5, mask)[2], rtol=1e-5)
+
+
+def test_an_edge_without_alive_ops_contributes_zeros():
+    for stride in (1, 2):
+        mixed = MixedOp(4, stride, ASAP_OPS)
+        mixed.alive = ()
+        y = mixed(tf.ones((2, 6, 6, 4)), None)
+        assert tuple(y.shape) == (2, 6 // stride, 6 // stride, 4) and not np.any(y.numpy())

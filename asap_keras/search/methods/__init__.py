@@ -1,0 +1,19 @@
+"""Search methods: one small strategy each, served by the same model, callbacks and log."""
+
+from __future__ import annotations
+
+from asap_keras.search.methods.accum_grad import AccumGrad
+from asap_keras.search.methods.asap import Asap
+from asap_keras.search.methods.base import EpochSchedule, SearchMethod
+from asap_keras.search.methods.darts import Darts
+from asap_keras.search.methods.magnitude import Magnitude
+
+METHODS = {m.name: m for m in (Asap, Darts, Magnitude, AccumGrad)}
+
+
+def make_method(search, num_ops) -> SearchMethod:
+    """The strategy of `search.method` (config validation already refused unknown names)."""
+    return METHODS[search.method](search, num_ops)
+
+
+__all__ = ["EpochSchedule", "METHODS", "SearchMethod", "make_method"]
