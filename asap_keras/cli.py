@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="a new folder for the export")
     export.add_argument("--input-shape", metavar="H,W,C",
                         help="serving input shape (default: the training images' shape)")
+    compare = sub.add_parser("compare", help="compare search runs: Figs. 3, 6, 7 and a table "
+                             "(no TensorFlow needed)")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="search run directories")
+    compare.add_argument("--out", required=True,
+                         help="folder for the figures (PNG, SVG), report.md, report.html and "
+                              "compare.json; created if missing")
     return parser
 
 
@@ -122,6 +128,17 @@ def _export(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from asap_keras.analysis.compare import compare_runs
+
+    written, notes = compare_runs(args.run_dirs, args.out)
+    for note in notes:
+        print(f"asap-keras: {note}", file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
+
+
 def stop_on_sigterm():
     """Makes SIGTERM (`kill`, a scheduler's preemption) stop a run the way Ctrl-C does.
 
@@ -145,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = stop_on_sigterm()
     try:
         command = {"search": _search, "derive": _derive, "train": _train,
-                   "export": _export}[args.command]
+                   "export": _export, "compare": _compare}[args.command]
         return command(args)
     except AsapError as err:
         print(f"asap-keras: error: {err}", file=sys.stderr)

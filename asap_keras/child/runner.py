@@ -16,7 +16,7 @@ from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
 from asap_keras.child.augment import make_augmenter
 from asap_keras.child.config import TrainConfig, TrainingConfig
-from asap_keras.child.cost import multiply_adds
+from asap_keras.child.cost import network_cost
 from asap_keras.child.lr_schedules import PowerCosineRestarts
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
@@ -236,7 +236,9 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         results = {
             "genotype": genotype.to_dict(), "genotype_source": genotype_source,
             "parameters_m": count_parameters(model) / 1e6,
-            "multiply_adds_m": multiply_adds(model, train.image_shape) / 1e6,
+            "multiply_adds_m": network_cost(
+                genotype, model.num_classes, model.image_shape, model.channels,
+                model.num_layers, variant=model.variant)["multiply_adds"] / 1e6,
             "test_accuracy": float(accuracy), "test_error": 1.0 - float(accuracy),
             "epochs": cfg.train.epochs, "epoch_seconds": recorder.seconds,
             "train_seconds": time.time() - started, "test_examples": int(len(test.labels)),

@@ -1,0 +1,155 @@
+"""Reading a run directory (events, run.json, config, genotype) into a `RunSeries`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import tomllib
+
+from asap_keras import events as events_lib
+from asap_keras import run_dir as run_dir_lib
+from asap_keras.analysis.series import (
+    FINAL_PRUNE,
+    RunSeries,
+    fold,
+    method_label,
+    reference_row,
+)
+from asap_keras.errors import RunDirError
+
+
+def read_events(path: Path) -> tuple[list, list]:
+    """The decodable events of a log, and `(line number, why)` for each line skipped."""
+    decoded, skipped = [], []
+    for number, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            decoded.append(events_lib.decode(line))
+        except events_lib.EventError as err:
+            skipped.append((number, str(err)))
+    return decoded, skipped
+
+
+def open_run(path: str | Path) -> Path:
+    """Checks that `path` is a run directory: a folder holding `events.jsonl`.
+
+    Raises:
+        RunDirError: it is missing, not a folder, or has no event log.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"run directory not found. Received: {str(path)!r}")
+    if not (path / run_dir_lib.EVENTS_FILE).is_file():
+        inner = sorted(p.name for p in path.iterdir()
+                       if (p / run_dir_lib.EVENTS_FILE).is_file())
+        more = ", ..." if len(inner) > 3 else ""
+        hint = f"; it holds runs ({', '.join(inner[:3])}{more}): name them" if inner else ""
+        raise RunDirError(f"not a run directory (no {run_dir_lib.EVENTS_FILE}{hint}). "
+                          f"Received: {str(path)!r}")
+    return path
+
+
+def load_run(path: str | Path, name: str | None = None) -> RunSeries:
+    """Reads a run directory: its events, `run.json`, `config.resolved.toml`, `genotype.json`.
+
+    What is missing or damaged becomes a one-line note in `RunSeries.notes`, never an error.
+
+    Raises:
+        RunDirError: `path` is not a run directory (`open_run`).
+    """
+    path = open_run(path)
+    name = name or path.name
+    decoded, skipped = read_events(path / run_dir_lib.EVENTS_FILE)
+    run = fold(decoded, name)
+    run.path, run.skipped_lines = path, skipped
+    notes = run.notes
+    if skipped:
+        number, why = skipped[0]
+        notes.append(f"run {name}: skipped {len(skipped)} undecodable line(s) of "
+                     f"{run_dir_lib.EVENTS_FILE} (line {number}: {why})")
+    info = _read_json(path / run_dir_lib.RUN_FILE, name, notes)
+    if not run.sessions:
+        notes.append(f"run {name}: no run_start event: method, image shape and classes are "
+                     f"read from {run_dir_lib.CONFIG_FILE} and {run_dir_lib.RUN_FILE}")
+        run.run_kind = str(info.get("kind") or run.run_kind)
+        shape, classes = info.get("image_shape"), info.get("class_names")
+        run.image_shape = tuple(shape) if shape else None
+        run.num_classes = len(classes) if classes else None
+    run.method = run.method or _config_method(path / run_dir_lib.CONFIG_FILE)
+    if run.run_kind == "train" or info.get("kind") == "train":
+        run.run_kind = "train"
+        notes.append(f"run {name}: a retraining run (run_kind 'train'), not a search: left out "
+                     f"of the figures and the table")
+        return run
+    _attach_genotype(run, path / run_dir_lib.GENOTYPE_FILE, notes)
+    notes.extend(gaps(run))
+    return run
+
+
+def gaps(run: RunSeries) -> list[str]:
+    """One line for each thing the run's log lacks that the comparison would show."""
+    name, out = run.name, []
+    if not run.epochs:
+        out.append(f"run {name}: no epoch events: nothing to plot or time")
+    elif reference_row(run) is None:
+        out.append(f"run {name}: every epoch was a grace epoch (no architecture step): no "
+                   f"relative epoch durations")
+    if run.epochs and run.final_prune is None:
+        out.append(f"run {name}: no {FINAL_PRUNE} event (logs from before it was added, and "
+                   f"searches that did not finish, lack it): final accuracy is the last "
+                   f"epoch's")
+    last = run.sessions[-1] if run.sessions else None
+    if last is not None and last.status is None:
+        out.append(f"run {name}: no run_end event (still running, or killed): its wall time "
+                   f"runs to its last event")
+    elif last is not None and last.status in ("failed", "interrupted"):
+        out.append(f"run {name}: the search ended {last.status} ({last.reason or 'no reason'})"
+                   f": its numbers are those of an unfinished search")
+    if run.image_shape is None or run.num_classes is None:
+        out.append(f"run {name}: no image shape or class names in run_start: parameters and "
+                   f"multiply-adds unknown")
+    return out
+
+
+def _attach_genotype(run: RunSeries, genotype_file: Path, notes: list) -> None:
+    """The derived cell: genotype.json, else the final_prune's, else the last genotype event."""
+    name = run.name
+    if genotype_file.is_file():
+        try:
+            run.genotype = json.loads(genotype_file.read_text())
+            run.genotype_source = run_dir_lib.GENOTYPE_FILE
+            return
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            why = f"{run_dir_lib.GENOTYPE_FILE} is not valid JSON ({err})"
+    else:
+        why = f"no {run_dir_lib.GENOTYPE_FILE}"
+    if run.final_prune is not None and run.final_prune.genotype:
+        run.genotype, run.genotype_source = run.final_prune.genotype, f"{FINAL_PRUNE} event"
+        notes.append(f"run {name}: {why}: the cell is the {FINAL_PRUNE} event's")
+    elif run.last_genotype is not None:
+        epoch, run.genotype = run.last_genotype
+        run.genotype_source = f"genotype event (epoch {epoch})"
+        notes.append(f"run {name}: {why}: the cell is the last genotype event's (epoch {epoch})")
+    else:
+        notes.append(f"run {name}: {why} and no genotype event: no cell to show or cost")
+
+
+def _read_json(path: Path, name: str, notes: list) -> dict:
+    if not path.is_file():
+        notes.append(f"run {name}: no {path.name}")
+        return {}
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        notes.append(f"run {name}: {path.name} is not valid JSON ({err})")
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _config_method(path: Path) -> str:
+    try:
+        return method_label(tomllib.loads(path.read_text()))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return ""
