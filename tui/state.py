@@ -55,6 +55,7 @@ class RunView:
     path: Path
     name: str = ""
     run_kind: str = "search"
+    method: str = ""
     started: float | None = None
     last_event: float | None = None
     epoch_cap: int | None = None
@@ -67,6 +68,7 @@ class RunView:
     phi: dict = field(default_factory=dict)
     alive: dict = field(default_factory=dict)
     genotype: dict | None = None
+    final_prune: dict | None = None
     step: tuple | None = None
     step_events: int = 0
     errors: list = field(default_factory=list)
@@ -112,6 +114,9 @@ def apply(view: RunView, event) -> None:
                                     None if step is None else int(step)))
     elif kind == "genotype":
         view.genotype = data["genotype"]
+    elif kind == "final_prune":
+        view.final_prune = {"before": data.get("val_accuracy_before"),
+                            "after": data["val_accuracy"]}
     elif kind == "run_end":
         view.end_status = END_STATUS.get(data["status"], "failed")
         view.end_reason = str(data.get("reason") or "")
@@ -126,10 +131,13 @@ def _start(view: RunView, event) -> None:
     view.name = str(data.get("run") or view.name)
     view.run_kind = str(data.get("run_kind") or "search")
     config = data.get("config") or {}
+    if view.run_kind == "search":
+        view.method = str((config.get("search") or {}).get("method") or "asap")
     section = config.get("search") or config.get("train") or {}
     view.epoch_cap = section.get("epochs", view.epoch_cap)
     view.steps_per_epoch = data.get("steps_per_epoch", view.steps_per_epoch)
     view.end_status, view.end_reason, view.step = None, "", None
+    view.final_prune = None
     # A resumed run redoes every epoch from its checkpoint on; what was logged after it is void.
     view.epochs = {e: p for e, p in view.epochs.items() if e < start}
     view.prunes = [row for row in view.prunes if row.epoch < start]

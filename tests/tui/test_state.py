@@ -128,3 +128,21 @@ def test_a_resumed_retraining_log_folds_without_search_fields():
     for name in charts.SEARCH_ONLY:
         assert not specs[name].series and "training run" in specs[name].empty
     assert specs["loss"].series and specs["loss"].empty == "no epoch finished yet"
+
+
+def test_the_method_and_the_final_prune_are_folded():
+    from asap_keras import events
+
+    recorded = recorded_events()
+    start = recorded[0]
+    config = {**start["config"], "search": {**start["config"]["search"], "method": "darts"}}
+    lines = [events.encode("run_start", when=start.time, **{**start.data, "config": config}),
+             *(events.encode(e.kind, when=e.time, **e.data) for e in recorded[1:-1]),
+             events.encode("final_prune", when=recorded[-1].time, epoch=2,
+                           genotype=recorded[-2]["genotype"], val_accuracy=0.41,
+                           val_loss=1.5, val_accuracy_before=0.63, live_ops=24,
+                           total_ops=168)]
+    view = fold([events.decode(line) for line in lines])
+    assert view.method == "darts"
+    assert view.final_prune == {"before": 0.63, "after": 0.41}
+    assert fold(recorded).method == "asap" and fold(recorded).final_prune is None

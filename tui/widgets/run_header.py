@@ -25,6 +25,8 @@ class RunHeader(Static):
         text = Text()
         text.append(f" {view.name} ", style="bold reverse")
         text.append(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
+        if view.method:
+            text.append(f" {view.method}", style="bold")
         if view.last_epoch is not None:
             cap = f"/{view.epoch_cap}" if view.epoch_cap else ""
             text.append(f" epoch {view.last_epoch + 1}{cap}")
@@ -37,6 +39,10 @@ class RunHeader(Static):
             last = points[-1]
             text.append(f" · live ops {last.live_ops}/{last.total_ops}"
                         f" · T {last.temperature:.3f}")
+        if view.final_prune:
+            before, after = view.final_prune["before"], view.final_prune["after"]
+            shown = "?" if before is None else f"{before:.3f}"
+            text.append(f" · final prune: val acc {shown} -> {after:.3f}")
         if view.end_reason and view.end_status:
             text.append(f" · {view.end_reason}", style="dim")
         if view.errors:
