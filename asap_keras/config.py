@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,12 +15,18 @@ from typing import Any
 import tomli_w
 import tomllib
 
-from asap_keras.errors import ConfigError
+from asap_keras.errors import ConfigError, quote
 from asap_keras.errors import fail_config as _fail
 from asap_keras.search.config import SearchConfig
 
 DATA_SOURCES = ("digits", "tfds", "folder")
 STRATEGIES = ("default", "mirrored")
+MAX_NAME = 100  # run.name becomes a directory name
+MAX_TEXT = 4096  # any config string, paths included (Linux PATH_MAX)
+
+# Every int field carries `metadata={"range": (low, high)}` (and an optional "note"): its
+# sane range, checked at load, so a value far outside what the code can use (a seed NumPy
+# cannot take, a million cells) is refused naming its key, not deep inside TensorFlow.
 
 
 @dataclass(frozen=True)
@@ -25,15 +34,19 @@ class RunConfig:
     """`[run]`: naming, seeding and where run directories go."""
 
     name: str = "search"
-    seed: int = 0
+    seed: int = field(default=0, metadata={"range": (0, 2**32 - 1)})  # NumPy's seeds
     runs_dir: str = "runs"
 
     def validate(self, prefix: str) -> None:
         if not self.name or any(c in self.name for c in "/\\ "):
             _fail(f"{prefix}.name", "must be a non-empty name without slashes or spaces",
                   self.name)
-        if self.seed < 0:
-            _fail(f"{prefix}.seed", "must be >= 0", self.seed)
+        if len(self.name) > MAX_NAME:
+            _fail(f"{prefix}.name", f"must be at most {MAX_NAME} characters (it names the run "
+                  "directory)", self.name)
+        if not self.name.isprintable():
+            _fail(f"{prefix}.name", "must be printable (it names the run directory)",
+                  self.name)
 
 
 @dataclass(frozen=True)
@@ -44,31 +57,26 @@ class DataConfig:
     name: str = ""
     root: str = ""
     data_dir: str = ""
-    image_size: int = 0
-    batch_size: int = 64
+    image_size: int = field(default=0, metadata={"range": (0, 8192),
+                                                "note": "0 keeps the native size"})
+    batch_size: int = field(default=64, metadata={"range": (1, 65536)})
     val_fraction: float = 0.1
-    limit: int = 0
+    limit: int = field(default=0, metadata={"range": (0, 10**9),
+                                          "note": "0 uses every example"})
     augment: bool = False
     test_root: str = ""
 
     def validate(self, prefix: str) -> None:
         if self.source not in DATA_SOURCES:
             _fail(f"{prefix}.source", f"must be one of {DATA_SOURCES}", self.source)
+        if not 0.0 <= self.val_fraction < 0.9:
+            _fail(f"{prefix}.val_fraction", "must be in [0, 0.9)", self.val_fraction)
         if self.source == "tfds" and not self.name:
             _fail(f"{prefix}.name", "must name a tensorflow-datasets dataset when "
                   "data.source='tfds'", self.name)
         if self.source == "folder" and not self.root:
             _fail(f"{prefix}.root", "must be an image folder when data.source='folder'",
                   self.root)
-        if self.image_size < 0:
-            _fail(f"{prefix}.image_size", "must be >= 0 (0 keeps the native size)",
-                  self.image_size)
-        if self.batch_size < 1:
-            _fail(f"{prefix}.batch_size", "must be >= 1", self.batch_size)
-        if not 0.0 <= self.val_fraction < 0.9:
-            _fail(f"{prefix}.val_fraction", "must be in [0, 0.9)", self.val_fraction)
-        if self.limit < 0:
-            _fail(f"{prefix}.limit", "must be >= 0 (0 uses every example)", self.limit)
         if self.test_root and self.source != "folder":
             _fail(f"{prefix}.test_root", "is an image folder of test images and needs "
                   "data.source='folder'", self.test_root)
@@ -79,24 +87,28 @@ class SpaceConfig:
     """`[space]`: the DARTS cell search space and the supernet built over it."""
 
     ops: str | tuple[str, ...] = "asap"
-    cells: int = 8
-    channels: int = 16
-    nodes: int = 4
-    stem_multiplier: int = 3
+    cells: int = field(default=8, metadata={"range": (1, 100)})
+    channels: int = field(default=16, metadata={"range": (1, 4096)})
+    nodes: int = field(default=4, metadata={"range": (2, 16),
+                                          "note": "the genotype keeps 2 edges per node"})
+    stem_multiplier: int = field(default=3, metadata={"range": (1, 16)})
 
     def validate(self, prefix: str) -> None:
-        from asap_keras.space.primitives import op_set
+        from asap_keras.space.primitives import ALL_OPS, OP_SETS, op_set
 
-        op_set(self.ops)
-        if self.cells < 1:
-            _fail(f"{prefix}.cells", "must be >= 1", self.cells)
-        if self.channels < 1:
-            _fail(f"{prefix}.channels", "must be >= 1", self.channels)
-        if self.nodes < 2:
-            _fail(f"{prefix}.nodes", "must be >= 2 (the genotype keeps 2 edges per node)",
-                  self.nodes)
-        if self.stem_multiplier < 1:
-            _fail(f"{prefix}.stem_multiplier", "must be >= 1", self.stem_multiplier)
+        # Unknown names first, here, so the message quotes one name, not a whole long list.
+        if isinstance(self.ops, str):
+            if self.ops not in OP_SETS:
+                _fail(f"{prefix}.ops", f"must be one of {sorted(OP_SETS)} or a list of op "
+                      "names", self.ops)
+        else:
+            for i, op in enumerate(self.ops):
+                if op not in ALL_OPS:
+                    _fail(f"{prefix}.ops[{i}]", "is not a known op; known ops: "
+                          f"{', '.join(sorted(ALL_OPS))}", op)
+            if len(self.ops) > len(ALL_OPS):  # all known, so one of them repeats
+                _fail(f"{prefix}.ops", "lists an op twice", self.ops)
+        op_set(self.ops)  # a repeated op, too few ops
 
 
 @dataclass(frozen=True)
@@ -136,25 +148,42 @@ class Config:
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:
-    """Builds dataclass `cls` from a TOML table, rejecting unknown keys and wrong types."""
+    """Builds dataclass `cls` from a TOML table, rejecting unknown keys and wrong types.
+
+    Each field is checked on its own first (type, finiteness, range), then `validate()`
+    checks the table's rules, and cross-field rules last, so an error names the bad key.
+    """
     if not isinstance(raw, dict):
-        _fail(path, "must be a table", raw)
+        _fail(path or "config", "must be a table", raw)
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in known:
-            dotted = f"{path}.{key}" if path else key
-            raise ConfigError(f"unknown config key {dotted!r}; known keys here: "
-                              f"{sorted(known)}. Received: {key}={raw[key]!r}")
+            _refuse_unknown_key(key, raw[key], path, known)
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in raw:
             continue
         dotted = f"{path}.{f.name}" if path else f.name
         kwargs[f.name] = _coerce(hints[f.name], raw[f.name], dotted)
+        if "range" in f.metadata:  # every int field has one: its sane [low, high]
+            low, high = f.metadata["range"]
+            if not low <= kwargs[f.name] <= high:
+                note = f" ({f.metadata['note']})" if "note" in f.metadata else ""
+                _fail(dotted, f"must be in [{low}, {high}]{note}", kwargs[f.name])
     obj = cls(**kwargs)
     obj.validate(path)
     return obj
+
+
+def _refuse_unknown_key(key: Any, value: Any, path: str, known: set) -> None:
+    # A key from the file can be anything TOML allows (quoted, huge, with newlines); both it
+    # and its value are cut short so that the message, with the known keys, stays one line.
+    plain = isinstance(key, str) and key.isidentifier() and len(key) <= 24
+    shown = key if plain else quote(key, 24)
+    dotted = f"{path}.{shown}" if path else shown
+    raise ConfigError(f"unknown config key {dotted}; known keys here: "
+                      f"{', '.join(sorted(known))}. Received: {shown}={quote(value, 50)}")
 
 
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
@@ -174,10 +203,20 @@ def _coerce(kind: Any, value: Any, path: str) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(path, "must be a number", value)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            number = math.inf
+        if not math.isfinite(number):  # TOML has nan and inf literals
+            _fail(path, "must be a finite number", value)
+        return number
     if kind is str:
         if not isinstance(value, str):
             _fail(path, "must be a string", value)
+        if len(value) > MAX_TEXT:
+            _fail(path, f"must be at most {MAX_TEXT} characters", value)
+        if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            _fail(path, "must not contain control characters", value)
         return value
     if typing.get_origin(kind) is tuple:  # tuple[str, ...] from a TOML array
         if not isinstance(value, (list, tuple)):
@@ -189,6 +228,9 @@ def _coerce(kind: Any, value: Any, path: str) -> Any:
         listed = [o for o in options if typing.get_origin(o) is tuple]
         if listed and isinstance(value, (list, tuple)):
             return _coerce(listed[0], value, path)
+        exact = [o for o in options if o not in listed and isinstance(value, o)]
+        if exact:  # the value's own type, so its own error (too long, control characters)
+            return _coerce(exact[0], value, path)
         for option in options:
             if option not in listed:
                 try:
@@ -200,27 +242,49 @@ def _coerce(kind: Any, value: Any, path: str) -> Any:
     raise TypeError(f"unsupported config field type {kind!r} at {path}")
 
 
+_DOTTED_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_MAX_KEY = 64  # the longest real key, search.weight_optimizer.weight_decay, has 36
+
+
 def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "\n" in item or "\r" in item:  # TOML would read only the first line
+        raise ConfigError(f"--set expects one line, KEY=VALUE. Received: {quote(item)}")
     if "=" not in item:
-        raise ConfigError(f"--set expects KEY=VALUE with a dotted key. Received: {item!r}")
+        raise ConfigError(f"--set expects KEY=VALUE with a dotted key. Received: {quote(item)}")
     key, text = item.split("=", 1)
-    key = key.strip()
+    key, text = key.strip(), text.strip()
+    if len(key) > _MAX_KEY or not _DOTTED_KEY.fullmatch(key):
+        raise ConfigError(f"--set expects a dotted key of names (at most {_MAX_KEY} "
+                          f"characters), such as search.anneal.beta. Received: key={quote(key)}")
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as err:
+        if text[:1] in ("'", '"', "[", "{"):  # meant as TOML, and malformed
+            reason = re.sub(r" \(at line \d+, column \d+\)$", "", str(err))[:60]
+            raise ConfigError(f"--set {key}: the value is not valid TOML ({reason}). "
+                              f"Received: {key}={quote(text)}") from None
         value = text  # a bare word such as `digits` is taken as a string
+    except (ValueError, RecursionError):  # an int of over 4300 digits; deep nesting
+        raise ConfigError(f"--set {key}: the value is too large or too deeply nested. "
+                          f"Received: {key}={quote(text)}") from None
     return key.split("."), value
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Applies `a.b.c=value` overrides (TOML value syntax) onto a raw TOML dict."""
+    """Applies `a.b.c=value` overrides (TOML value syntax) onto a raw TOML dict.
+
+    Raises:
+        ConfigError: an override that is not one line of `dotted.key=value`, a value
+            that is malformed TOML, or a key through a value that is not a table.
+    """
     for item in overrides:
         parts, value = _parse_override(item)
         table = raw
         for part in parts[:-1]:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
-                raise ConfigError(f"--set {item!r}: {part!r} is not a table")
+                raise ConfigError(f"--set {'.'.join(parts)}: {part} is not a table. "
+                                  f"Received: {quote(item)}")
         table[parts[-1]] = value
     return raw
 
@@ -242,15 +306,27 @@ def load_config(path: str | Path, overrides: list[str] | None = None, schema: ty
         The frozen `Config`.
 
     Raises:
-        ConfigError: the file is missing or malformed, or a key is unknown or invalid.
+        ConfigError: the file is missing, unreadable, malformed or nested too deeply, an
+            override is malformed, or a key is unknown or invalid; always one line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found. Received: path={str(path)!r}")
     try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+        if not path.is_file():
+            raise ConfigError(f"config file not found. Received: path={quote(str(path))}")
+        data = path.read_bytes()
+    except OSError as err:  # a name too long, no permission
+        raise ConfigError(f"config file cannot be read ({err.strerror}). "
+                          f"Received: path={quote(str(path))}") from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except ValueError as err:  # TOMLDecodeError, bad UTF-8, an int of over 4300 digits
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        reason = reason if len(reason) <= 120 else reason[:117] + "..."
+        raise ConfigError(f"config file {quote(str(path))} is not valid TOML: "
+                          f"{reason}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {quote(str(path))} nests arrays or tables too "
+                          "deeply to read") from None
     _refuse_other_command(path, raw, schema)
     return config_from_dict(apply_overrides(raw, overrides or []), schema)
 
@@ -265,9 +341,9 @@ def _refuse_other_command(path: Path, raw: dict, schema: type) -> None:
     foreign = sorted(k for k in raw if k not in known and k in _COMMAND_OF_TABLE)
     if foreign:
         command = _COMMAND_OF_TABLE[foreign[0]]
-        raise ConfigError(f"config file {str(path)!r} has table(s) {foreign} that belong to "
-                          f"`asap-keras {command}`, not to this command. Received: "
-                          f"top-level keys {sorted(raw)}")
+        raise ConfigError(f"config file {quote(str(path), 60)} has table(s) {foreign} that belong "
+                          f"to `asap-keras {command}`, not to this command. Received: "
+                          f"top-level keys {quote(sorted(raw, key=str))}")
 
 
 def config_to_dict(config) -> dict:

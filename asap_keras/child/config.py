@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from asap_keras.config import DataConfig, RunConfig, RuntimeConfig, _fail
 from asap_keras.errors import ConfigError
+from asap_keras.search.config import MAX_EPOCHS
 
 VARIANTS = ("cifar", "imagenet")
 LR_SCHEDULES = ("power_cosine", "cosine_restarts")
@@ -16,8 +17,9 @@ class ModelConfig:
     """`[model]`: the evaluation network stacked from the genotype's cells."""
 
     variant: str = "cifar"
-    layers: int = 20
-    channels: int = 36
+    layers: int = field(default=20, metadata={"range": (3, 200),
+                                             "note": "reductions sit at 1/3 and 2/3"})
+    channels: int = field(default=36, metadata={"range": (2, 4096)})
     auxiliary: bool = True
     auxiliary_weight: float = 0.4
     drop_path: float = 0.2
@@ -25,11 +27,6 @@ class ModelConfig:
     def validate(self, prefix: str) -> None:
         if self.variant not in VARIANTS:
             _fail(f"{prefix}.variant", f"must be one of {VARIANTS}", self.variant)
-        if self.layers < 3:
-            _fail(f"{prefix}.layers", "must be >= 3 (reductions sit at 1/3 and 2/3)",
-                  self.layers)
-        if self.channels < 2:
-            _fail(f"{prefix}.channels", "must be >= 2", self.channels)
         if self.auxiliary_weight < 0:
             _fail(f"{prefix}.auxiliary_weight", "must be >= 0", self.auxiliary_weight)
         if not 0.0 <= self.drop_path < 1.0:
@@ -45,24 +42,21 @@ class AugmentConfig:
     """
 
     crop_flip: bool = True
-    cutout: int = 16
+    cutout: int = field(default=16, metadata={"range": (0, 8192),
+                                             "note": "0 turns cutout off"})
     autoaugment: bool = True
     randaugment: bool = False
-    randaugment_ops: int = 2
+    randaugment_ops: int = field(default=2, metadata={"range": (1, 16)})
     randaugment_factor: float = 0.5
 
     def validate(self, prefix: str) -> None:
+        if not 0.0 <= self.randaugment_factor <= 1.0:
+            _fail(f"{prefix}.randaugment_factor", "must be in [0, 1]",
+                  self.randaugment_factor)
         if self.autoaugment and self.randaugment:
             raise ConfigError(f"{prefix}.autoaugment and {prefix}.randaugment cannot both be "
                               "true (each is a whole augmentation policy; pick one). "
                               "Received: autoaugment=True, randaugment=True")
-        if self.cutout < 0:
-            _fail(f"{prefix}.cutout", "must be >= 0 (0 turns cutout off)", self.cutout)
-        if self.randaugment_ops < 1:
-            _fail(f"{prefix}.randaugment_ops", "must be >= 1", self.randaugment_ops)
-        if not 0.0 <= self.randaugment_factor <= 1.0:
-            _fail(f"{prefix}.randaugment_factor", "must be in [0, 1]",
-                  self.randaugment_factor)
 
 
 @dataclass(frozen=True)
@@ -74,22 +68,21 @@ class TrainingConfig:
     `restarts` cycles over all epochs, each cycle's peak `restart_decay` times the last one's.
     """
 
-    epochs: int = 600
+    epochs: int = field(default=600, metadata={"range": (1, MAX_EPOCHS)})
     lr: float = 0.025
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
     label_smoothing: float = 0.1
-    restarts: int = 5
+    restarts: int = field(default=5, metadata={"range": (1, 1000),
+                                             "note": "1 is plain cosine decay"})
     restart_decay: float = 0.5
     lr_schedule: str = "power_cosine"
     lr_power: float = 10.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def validate(self, prefix: str) -> None:
-        if self.epochs < 1:
-            _fail(f"{prefix}.epochs", "must be >= 1", self.epochs)
         if self.lr <= 0:
             _fail(f"{prefix}.lr", "must be > 0", self.lr)
         if not 0.0 <= self.momentum < 1.0:
@@ -100,8 +93,6 @@ class TrainingConfig:
             _fail(f"{prefix}.grad_clip", "must be >= 0 (0 turns clipping off)", self.grad_clip)
         if not 0.0 <= self.label_smoothing < 1.0:
             _fail(f"{prefix}.label_smoothing", "must be in [0, 1)", self.label_smoothing)
-        if self.restarts < 1:
-            _fail(f"{prefix}.restarts", "must be >= 1 (1 is plain cosine decay)", self.restarts)
         if not 0.0 < self.restart_decay <= 1.0:
             _fail(f"{prefix}.restart_decay", "must be in (0, 1]", self.restart_decay)
         if self.lr_schedule not in LR_SCHEDULES:

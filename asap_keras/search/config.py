@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from asap_keras.errors import ConfigError
 from asap_keras.errors import fail_config as _fail
 
+MAX_EPOCHS = 100_000
+
 METHODS = ("asap", "darts", "magnitude", "accum_grad")
 ALPHA_INITS = ("zeros", "normal")
 ANNEAL_SCHEDULES = ("exponential", "pac")
@@ -93,7 +95,7 @@ class WeightOptimizerConfig:
     def validate(self, prefix: str) -> None:
         if self.lr <= 0:
             _fail(f"{prefix}.lr", "must be > 0", self.lr)
-        if not 0 <= self.lr_min <= self.lr:
+        if self.lr_min < 0:
             _fail(f"{prefix}.lr_min", "must be in [0, lr]", self.lr_min)
         if not 0 <= self.momentum < 1:
             _fail(f"{prefix}.momentum", "must be in [0, 1)", self.momentum)
@@ -101,6 +103,8 @@ class WeightOptimizerConfig:
             _fail(f"{prefix}.weight_decay", "must be >= 0", self.weight_decay)
         if self.clipnorm <= 0:
             _fail(f"{prefix}.clipnorm", "must be > 0", self.clipnorm)
+        if self.lr_min > self.lr:  # the cross-field rule last: each field is fine alone
+            _fail(f"{prefix}.lr_min", f"must be in [0, lr] (lr = {self.lr:g})", self.lr_min)
 
 
 @dataclass(frozen=True)
@@ -127,12 +131,11 @@ class ArchOptimizerConfig:
 class DartsConfig:
     """`[search.darts]`: DARTS' architecture gradient (T = 1, no pruning, one final prune)."""
 
-    order: int = 1
+    order: int = field(default=1, metadata={
+        "range": (1, 2), "note": "1: first order; 2: unrolled, xi = the weight learning rate"})
 
     def validate(self, prefix: str) -> None:
-        if self.order not in (1, 2):
-            _fail(f"{prefix}.order", "must be 1 (first order) or 2 (unrolled, xi = the weight "
-                  "learning rate)", self.order)
+        del prefix  # `order`'s range, checked at load, is the only rule
 
 
 @dataclass(frozen=True)
@@ -144,20 +147,18 @@ class ZhuGuptaConfig:
     epoch; `final_sparsity` 0 leaves one op per edge at the end (1 - 1/N).
     """
 
-    start_epoch: int = -1
-    final_epoch: int = -1
-    power: int = 3
+    start_epoch: int = field(default=-1, metadata={"range": (-1, MAX_EPOCHS),
+                                                  "note": "-1: 40% of search.epochs"})
+    final_epoch: int = field(default=-1, metadata={"range": (-1, MAX_EPOCHS),
+                                                  "note": "-1: search.epochs"})
+    power: int = field(default=3, metadata={"range": (1, 10),
+                                            "note": "the paper uses 1 and 3"})
     final_sparsity: float = 0.0
 
     def validate(self, prefix: str) -> None:
-        if self.start_epoch < -1:
-            _fail(f"{prefix}.start_epoch", "must be >= 0, or -1 for 40% of search.epochs",
-                  self.start_epoch)
-        if self.final_epoch < -1 or self.final_epoch == 0:
+        if self.final_epoch == 0:
             _fail(f"{prefix}.final_epoch", "must be >= 1, or -1 for search.epochs",
                   self.final_epoch)
-        if self.power < 1:
-            _fail(f"{prefix}.power", "must be >= 1 (the paper uses 1 and 3)", self.power)
         if not 0.0 <= self.final_sparsity < 1.0:
             _fail(f"{prefix}.final_sparsity", "must be in [0, 1) (0: one op per edge)",
                   self.final_sparsity)
@@ -201,8 +202,8 @@ class SearchConfig:
     """`[search]`: the search loop, with its anneal, prune and optimizer tables."""
 
     method: str = "asap"
-    epochs: int = 50
-    log_every_steps: int = 10
+    epochs: int = field(default=50, metadata={"range": (1, MAX_EPOCHS)})
+    log_every_steps: int = field(default=10, metadata={"range": (1, 10**6)})
     alpha_init: str = "zeros"
     alpha_init_scale: float = 1e-3
     anneal: AnnealConfig = field(default_factory=AnnealConfig)
@@ -216,9 +217,12 @@ class SearchConfig:
     def validate(self, prefix: str) -> None:
         if self.method not in METHODS:
             _fail(f"{prefix}.method", f"must be one of {METHODS}", self.method)
-        if self.epochs < 1:
-            _fail(f"{prefix}.epochs", "must be >= 1", self.epochs)
-        if self.method in ("magnitude", "accum_grad"):
+        if self.alpha_init not in ALPHA_INITS:
+            _fail(f"{prefix}.alpha_init", f"must be one of {ALPHA_INITS} (zeros: ASAP Alg. 1; "
+                  "normal: alpha_init_scale * N(0, 1), as DARTS)", self.alpha_init)
+        if not self.alpha_init_scale > 0:
+            _fail(f"{prefix}.alpha_init_scale", "must be > 0", self.alpha_init_scale)
+        if self.method in ("magnitude", "accum_grad"):  # the cross-field rule last
             table = getattr(self, self.method)
             start, end = table.epochs_of(self.epochs)
             if not start < end <= self.epochs:
@@ -226,13 +230,6 @@ class SearchConfig:
                     f"{prefix}.{self.method} prunes from epoch start_epoch to final_epoch, "
                     f"which must satisfy start_epoch < final_epoch <= {prefix}.epochs "
                     f"({self.epochs}). Received: start_epoch={start}, final_epoch={end}")
-        if self.log_every_steps < 1:
-            _fail(f"{prefix}.log_every_steps", "must be >= 1", self.log_every_steps)
-        if self.alpha_init not in ALPHA_INITS:
-            _fail(f"{prefix}.alpha_init", f"must be one of {ALPHA_INITS} (zeros: ASAP Alg. 1; "
-                  "normal: alpha_init_scale * N(0, 1), as DARTS)", self.alpha_init)
-        if not self.alpha_init_scale > 0:
-            _fail(f"{prefix}.alpha_init_scale", "must be > 0", self.alpha_init_scale)
 
     @property
     def alpha_scale(self) -> float:
