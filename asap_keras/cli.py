@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 
-from asap_keras.errors import AsapError
+from asap_keras import stop_request
+from asap_keras.errors import AsapError, quote
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +70,10 @@ def _search(args) -> int:
         if args.strategy:
             overrides.append(f'runtime.strategy="{args.strategy}"')
         cfg = config_lib.load_config(args.config, overrides)
+    else:
+        from asap_keras.resume import open_search_run
+
+        open_search_run(args.resume)  # refuses before TensorFlow is imported
     from asap_keras.search.runner import run_search
 
     run_path, genotype = run_search(cfg, resume=args.resume, verbose=args.verbose)
@@ -78,12 +83,13 @@ def _search(args) -> int:
 
 
 def _derive(args) -> int:
-    from asap_keras.derive import derive_run
-    from asap_keras.run_dir import atomic_write_text
+    from asap_keras.derive import check_out_path, derive_run, write_genotype
 
+    if args.out:
+        check_out_path(args.out)  # before reading anything: a refusal changes no file
     genotype, path = derive_run(args.run_dir, args.checkpoint)
     if args.out:
-        atomic_write_text(args.out, genotype.to_json() + "\n")
+        write_genotype(genotype, args.out)
     print(f"checkpoint: {path}", file=sys.stderr)
     print(genotype.to_json())
     return 0
@@ -93,13 +99,17 @@ def _train(args) -> int:
     from asap_keras import config as config_lib
     from asap_keras.child.config import TrainConfig
     from asap_keras.child.genotypes import resolve
-    from asap_keras.child.runner import run_training
+    from asap_keras.resume import open_training_run
 
+    # Every argument and file is checked before the runner (and TensorFlow) is imported.
     if args.resume is not None:
         if args.config or args.genotype or args.overrides:
             raise AsapError("--resume continues a run with its own config and genotype; drop "
                             f"CONFIG, --genotype and --set. Received: config={args.config!r}, "
                             f"genotype={args.genotype!r}, overrides={args.overrides}")
+        open_training_run(args.resume)  # refuses before TensorFlow is imported
+        from asap_keras.child.runner import run_training
+
         run_path, results = run_training(resume=args.resume, verbose=args.verbose)
     else:
         if args.config is None or args.genotype is None:
@@ -107,6 +117,8 @@ def _train(args) -> int:
                             f"Received: config={args.config!r}, genotype={args.genotype!r}")
         genotype = resolve(args.genotype)
         cfg = config_lib.load_config(args.config, args.overrides, schema=TrainConfig)
+        from asap_keras.child.runner import run_training
+
         run_path, results = run_training(cfg, genotype, args.genotype, verbose=args.verbose)
     print(f"run directory: {run_path}")
     print(f"test error {results['test_error']:.4f} · {results['parameters_m']:.3f} M params "
@@ -114,16 +126,24 @@ def _train(args) -> int:
     return 0
 
 
-def _export(args) -> int:
-    shape = None
-    if args.input_shape:
-        try:
-            shape = tuple(int(v) for v in args.input_shape.split(","))
-        except ValueError:
-            raise AsapError(f"--input-shape expects H,W,C integers. "
-                            f"Received: --input-shape={args.input_shape!r}") from None
-    from asap_keras.export import export_run
+def _input_shape(text: str | None) -> tuple[int, int, int] | None:
+    """`--input-shape H,W,C` as three positive integers (None when not given)."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    if (len(parts) != 3 or not all(p.strip().isascii() and p.strip().isdigit()
+                                   and len(p.strip()) <= 6 for p in parts)
+            or not all(int(p) > 0 for p in parts)):
+        raise AsapError(f"--input-shape expects H,W,C: three positive integers. "
+                        f"Received: --input-shape={quote(text)}")
+    return tuple(int(p) for p in parts)
 
+
+def _export(args) -> int:
+    from asap_keras.export import check_export, export_run
+
+    shape = _input_shape(args.input_shape)
+    check_export(args.run_dir, args.out)  # the run and --out, before TensorFlow is imported
     print(f"exported to {export_run(args.run_dir, args.out, shape)}")
     return 0
 
@@ -150,6 +170,7 @@ def stop_on_sigterm():
         return None
 
     def interrupt(signum, frame):
+        stop_request.request()  # honoured at the next batch if this exception is swallowed
         raise KeyboardInterrupt(f"signal {signum}")
 
     return signal.signal(signal.SIGTERM, interrupt)
@@ -159,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns exit code 2."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    stop_request.clear()
     previous = stop_on_sigterm()
     try:
         command = {"search": _search, "derive": _derive, "train": _train,
@@ -167,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     except AsapError as err:
         print(f"asap-keras: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        hint = "; resume with --resume RUN_DIR" if args.command in ("search", "train") else ""
+    except KeyboardInterrupt as err:
+        run_path = getattr(err, "run_path", None)
+        hint = ""
+        if run_path is not None and args.command in ("search", "train"):
+            hint = f"; resume with: asap-keras {args.command} --resume {run_path}"
         print(f"asap-keras: interrupted{hint}", file=sys.stderr)
         return 130
     finally:
@@ -176,5 +201,21 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def console() -> None:
+    """The `asap-keras` command: `main`, then a prompt exit after an interrupted run.
+
+    An interrupted run has already written its `run_end` and closed its log, and every
+    checkpoint is written atomically; what is left is interpreter teardown (TensorFlow's
+    thread pools, prefetching input pipelines), which can keep the process busy for minutes
+    after the signal, while schedulers kill it after ~30 s. So it exits at once.
+    """
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -2,23 +2,60 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from asap_keras import run_dir as run_dir_lib
-from asap_keras.errors import CheckpointError
+from asap_keras.errors import AsapError, CheckpointError, RunDirError
 from asap_keras.search import checkpoint
 from asap_keras.space import genotype as genotype_lib
 
 
 def derive_from_checkpoint(path: str | Path) -> genotype_lib.Genotype:
-    """The genotype of the architecture state stored in a checkpoint file."""
+    """The genotype of the architecture state stored in a checkpoint file (format 1 or 2).
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, or holds a malformed state (see
+            `checkpoint.read_arch_state`); the message names the file.
+    """
     state, meta = checkpoint.read_arch_state(Path(path))
-    signature = meta.get("signature") or {}
-    ops, nodes = signature.get("ops"), signature.get("nodes")
-    if not ops or not nodes:
-        raise CheckpointError(f"checkpoint metadata lacks the op set or node count. "
-                              f"Received: {str(path)!r}")
-    return genotype_lib.derive(state, ops, nodes)
+    signature = meta["signature"]
+    try:
+        return genotype_lib.derive(state, signature["ops"], signature["nodes"])
+    except AsapError as err:  # read_arch_state checked shapes and T; kept as a last guard
+        raise CheckpointError(f"cannot derive a cell ({err}). Received: {str(path)!r}") from None
+
+
+def check_out_path(out: str | Path) -> Path:
+    """Checks that a file can be written at `out`: its folder exists, and it is no folder.
+
+    Raises:
+        RunDirError: the folder is missing (or not a folder), `out` is a directory or
+            another non-file, or the path cannot be examined (a name too long).
+    """
+    out = Path(out)
+    try:
+        folder = _mode(out.parent)
+        if folder is None or not stat.S_ISDIR(folder):
+            raise RunDirError(f"--out's folder does not exist. Received: --out={str(out)!r}")
+        mode = _mode(out)
+    except (OSError, ValueError) as err:
+        raise RunDirError(f"cannot write there ({getattr(err, 'strerror', None) or err}). "
+                          f"Received: --out={str(out)!r}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise RunDirError(f"--out is a directory; name a file. Received: --out={str(out)!r}")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise RunDirError(f"--out is not a regular file. Received: --out={str(out)!r}")
+    return out
+
+
+def _mode(path: Path) -> int | None:
+    """`st_mode` of what is at `path` (links followed), or None if nothing is."""
+    try:
+        return os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def derive_run(run_path: str | Path, checkpoint_file: str | Path | None = None):
@@ -37,3 +74,19 @@ def derive_run(run_path: str | Path, checkpoint_file: str | Path | None = None):
             raise CheckpointError(f"no checkpoint in run directory. Received: {str(run_path)!r}")
         checkpoint_file = found[-1][1]
     return derive_from_checkpoint(checkpoint_file), Path(checkpoint_file)
+
+
+def write_genotype(genotype: genotype_lib.Genotype, out: str | Path) -> Path:
+    """Writes the genotype's JSON to `out` atomically.
+
+    Raises:
+        RunDirError: `out` cannot be written (see `check_out_path`, or the write failed);
+            nothing is left behind.
+    """
+    out = check_out_path(out)
+    try:
+        run_dir_lib.atomic_write_text(out, genotype.to_json() + "\n")
+    except OSError as err:
+        raise RunDirError(f"cannot write the genotype ({err.strerror or err}). "
+                          f"Received: --out={str(out)!r}") from None
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import tomllib
@@ -118,11 +117,11 @@ def _attach_genotype(run: RunSeries, genotype_file: Path, notes: list) -> None:
     name = run.name
     if genotype_file.is_file():
         try:
-            run.genotype = json.loads(genotype_file.read_text())
+            run.genotype = run_dir_lib.read_json_object(genotype_file)
             run.genotype_source = run_dir_lib.GENOTYPE_FILE
             return
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            why = f"{run_dir_lib.GENOTYPE_FILE} is not valid JSON ({err})"
+        except RunDirError as err:
+            why = str(err)
     else:
         why = f"no {run_dir_lib.GENOTYPE_FILE}"
     if run.final_prune is not None and run.final_prune.genotype:
@@ -141,11 +140,10 @@ def _read_json(path: Path, name: str, notes: list) -> dict:
         notes.append(f"run {name}: no {path.name}")
         return {}
     try:
-        value = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        notes.append(f"run {name}: {path.name} is not valid JSON ({err})")
+        return run_dir_lib.read_json_object(path)
+    except RunDirError as err:
+        notes.append(f"run {name}: {err}")
         return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _config_method(path: Path) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from asap_keras.errors import GenotypeError
+from asap_keras import run_dir as run_dir_lib
+from asap_keras.errors import GenotypeError, quote
 from asap_keras.space.genotype import Genotype, random_genotype
 from asap_keras.space.primitives import ASAP_OPS
 
@@ -44,31 +46,46 @@ BUILT_IN = {
 RANDOM_PREFIX = "random:"
 
 
+# A genotype file is a few hundred bytes; this bounds what `--genotype FILE` reads.
+MAX_GENOTYPE_BYTES = 1 << 20
+_MAX_SEED_DIGITS = 19  # seeds below 10**19, which numpy's generators take as they are
+
+
 def resolve(spec: str) -> Genotype:
     """A built-in name (`asap`, `darts_v1`, `darts_v2`), `random:SEED` or a genotype file.
 
     `random:SEED` is a cell drawn uniformly from the paper's 7-op DARTS space
-    (`genotype.random_genotype`), the random-search baseline.
+    (`genotype.random_genotype`), the random-search baseline. Reads no TensorFlow.
 
     Raises:
-        GenotypeError: none of these, or an unreadable or invalid genotype file.
+        GenotypeError: none of these, or an unreadable or invalid genotype file (one line
+            naming the file).
     """
     if spec in BUILT_IN:
         return BUILT_IN[spec]
     if spec.startswith(RANDOM_PREFIX):
         seed = spec[len(RANDOM_PREFIX):]
-        if not seed.isdigit():
-            raise GenotypeError(f"--genotype random:SEED needs a non-negative integer seed. "
-                                f"Received: genotype={spec!r}")
+        if not (seed.isascii() and seed.isdigit() and len(seed) <= _MAX_SEED_DIGITS):
+            raise GenotypeError(f"--genotype random:SEED needs a non-negative integer seed of "
+                                f"at most {_MAX_SEED_DIGITS} digits. Received: "
+                                f"genotype={quote(spec)}")
         return random_genotype(ASAP_OPS, 4, int(seed))
     path = Path(spec)
-    if not path.is_file():
+    if not _exists(path):
         raise GenotypeError(f"--genotype must be one of {sorted(BUILT_IN)}, random:SEED or a "
-                            f"genotype.json file. Received: genotype={spec!r}")
+                            f"genotype.json file. Received: genotype={quote(spec)}")
+    raw = run_dir_lib.read_json_object(path, GenotypeError, MAX_GENOTYPE_BYTES)
     try:
-        return Genotype.from_json(path.read_text())
+        return Genotype.from_dict(raw)
     except GenotypeError as err:
         raise GenotypeError(f"{spec}: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise GenotypeError(f"cannot read genotype file. Received: genotype={spec!r} "
-                            f"({err})") from None
+
+
+def _exists(path: Path) -> bool:
+    """Whether anything is at `path` (a FIFO or folder too: reading it names the problem)."""
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):  # missing, a name too long, an embedded NUL
+        return False
+    return True
+

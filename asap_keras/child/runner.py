@@ -22,9 +22,11 @@ from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.search_split import channel_stats, split_indices
 from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
 from asap_keras.errors import CheckpointError, DataError, RunDirError, describe
+from asap_keras.resume import open_training_run
 from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.search.runner import configure_runtime, make_strategy
 from asap_keras.space.genotype import Genotype
+from asap_keras.stopping import StopOnDivergence, StopWhenRequested
 
 RESULTS_FILE = "results.json"
 
@@ -190,7 +192,7 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         ConfigError, DataError, GenotypeError, RunDirError, CheckpointError: bad input.
     """
     if resume is not None:
-        run_path, cfg, genotype, genotype_source = _open_training_run(resume)
+        run_path, cfg, genotype, genotype_source = open_training_run(resume)
     elif cfg is None or genotype is None:
         raise RunDirError("run_training needs a config and a genotype, or a run to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
@@ -231,7 +233,8 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         if start_epoch < cfg.train.epochs:
             model.fit(train_ds, epochs=cfg.train.epochs, initial_epoch=start_epoch,
                       steps_per_epoch=steps, validation_data=test_ds, verbose=verbose,
-                      shuffle=False, callbacks=[DropPathRamp(cfg.train.epochs), recorder])
+                      shuffle=False, callbacks=[StopOnDivergence(("loss",)), StopWhenRequested(),
+                                                DropPathRamp(cfg.train.epochs), recorder])
         _, accuracy = model.evaluate(test_ds, verbose=0)
         results = {
             "genotype": genotype.to_dict(), "genotype_source": genotype_source,
@@ -249,21 +252,6 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
                                       json.dumps(results, indent=2) + "\n")
         outcome.finish("epochs")
         return run_path, results
-
-
-def _open_training_run(resume) -> tuple[Path, TrainConfig, Genotype, str]:
-    """The run directory, config, genotype and its source of a training run to resume."""
-    from asap_keras.child.genotypes import resolve
-
-    run_path = run_dir_lib.open_run_dir(resume)
-    info = run_dir_lib.read_run_info(run_path)
-    if info.get("kind") != "train":
-        raise RunDirError(f"{run_path} is a {info.get('kind', 'unknown')} run, not a training "
-                          f"run; resume a search with `asap-keras search --resume`. "
-                          f"Received: --resume={str(resume)!r}")
-    cfg = config_lib.load_config(run_path / run_dir_lib.CONFIG_FILE, schema=TrainConfig)
-    genotype = resolve(str(run_path / run_dir_lib.GENOTYPE_FILE))
-    return run_path, cfg, genotype, info.get("genotype_source", "")
 
 
 def _restore(model, model_file: Path, steps_per_epoch: int) -> int:

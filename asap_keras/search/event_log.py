@@ -38,6 +38,18 @@ class EventLog:
         self.close()
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM after its `run_end` was written.
+
+    Args:
+        run_path: the run directory, to continue with `--resume`.
+    """
+
+    def __init__(self, run_path, message=""):
+        super().__init__(message)
+        self.run_path = Path(run_path)
+
+
 @dataclass
 class RunOutcome:
     """How a run ended; the body of `ends_run` sets it to finished on success."""
@@ -61,9 +73,9 @@ def ends_run(log: EventLog, epoch_of: Callable[[], int]) -> Iterator[RunOutcome]
     outcome, started = RunOutcome(), time.time()
     try:
         yield outcome
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         outcome.status, outcome.reason = "interrupted", "KeyboardInterrupt"
-        raise
+        raise RunInterrupted(log.path.parent, str(err)) from err
     except Exception as err:
         outcome.status, outcome.reason = "failed", f"{type(err).__name__}: {err}"
         raise

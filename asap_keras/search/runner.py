@@ -7,6 +7,7 @@ from pathlib import Path
 from asap_keras import config as config_lib
 from asap_keras import run_dir as run_dir_lib
 from asap_keras.errors import RunDirError
+from asap_keras.resume import open_search_run
 from asap_keras.search import checkpoint
 from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.space.primitives import op_set
@@ -111,10 +112,10 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
     )
     from asap_keras.search.final_prune import evaluate_derived_cell
     from asap_keras.search.recorder import EventRecorder
+    from asap_keras.stopping import StopOnDivergence, StopWhenRequested
 
     if resume is not None:
-        run_path = run_dir_lib.open_run_dir(resume)
-        cfg = config_lib.load_config(run_path / run_dir_lib.CONFIG_FILE)
+        run_path, cfg = open_search_run(resume)
     elif cfg is None:
         raise RunDirError("run_search needs a config or a run directory to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
@@ -147,6 +148,8 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
     recorder = EventRecorder(log, method, cfg.search.log_every_steps,
                              str(run_path / run_dir_lib.TENSORBOARD_DIR))
     callbacks = [
+        StopOnDivergence(),  # first: a NaN step must reach no other callback
+        StopWhenRequested(),
         Anneal(method),
         ScheduledPrune(method),
         FollowPrunes(cfg.search.prune.rebuild_fraction, log),

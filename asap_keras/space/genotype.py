@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asap_keras.errors import GenotypeError
+from asap_keras.errors import GenotypeError, quote
 from asap_keras.space import relaxation
 from asap_keras.space.primitives import ALL_OPS, NONE, edge_endpoints
 
 EDGES_PER_NODE = 2
+# Most intermediate nodes a genotype (and a checkpoint's signature) may have; DARTS uses 4.
+MAX_NODES = 32
 
 
 @dataclass(frozen=True)
@@ -43,62 +45,88 @@ class Genotype:
 
     @classmethod
     def from_dict(cls, raw: dict) -> Genotype:
-        """Validates and builds a genotype.
+        """Validates and builds a genotype from its dict (JSON) form.
+
+        Every pair is `[op, source]` with a known op name and an integer source (not a
+        bool) that the node can read; both cells have the same node count, at most
+        `MAX_NODES`; each concat lists distinct node indices.
 
         Raises:
-            GenotypeError: missing keys, unknown ops, bad sources or node counts.
+            GenotypeError: missing keys, wrong shapes or types, unknown ops, bad sources,
+                node counts or concat entries.
         """
         if not isinstance(raw, dict):
-            raise GenotypeError(f"a genotype is a JSON object. Received: {type(raw).__name__}")
+            raise GenotypeError(f"a genotype is a JSON object. Received: {type(raw).__name__} "
+                                f"{quote(raw)}")
         missing = [k for k in ("normal", "normal_concat", "reduce", "reduce_concat")
                    if k not in raw]
         if missing:
-            raise GenotypeError(f"genotype misses keys {missing}")
-        cells = {}
-        for cell in ("normal", "reduce"):
-            pairs = raw[cell]
-            if not isinstance(pairs, list) or not pairs or len(pairs) % EDGES_PER_NODE:
-                raise GenotypeError(f"genotype.{cell} must list 2 (op, source) pairs per node. "
-                                    f"Received: {cell}={pairs!r}")
-            parsed = []
-            for i, pair in enumerate(pairs):
-                if (not isinstance(pair, (list, tuple)) or len(pair) != 2
-                        or not isinstance(pair[1], int) or isinstance(pair[1], bool)):
-                    raise GenotypeError(f"genotype.{cell}[{i}] must be [op, source]. "
-                                        f"Received: {pair!r}")
-                op, src = pair
-                node = i // EDGES_PER_NODE
-                if op not in ALL_OPS:
-                    raise GenotypeError(f"genotype.{cell}[{i}] has an unknown op. "
-                                        f"Received: op={op!r}")
-                if not 0 <= src < node + 2:
-                    raise GenotypeError(f"genotype.{cell}[{i}]: node {node + 2} can only take "
-                                        f"sources 0..{node + 1}. Received: source={src}")
-                parsed.append((op, src))
-            cells[cell] = tuple(parsed)
+            raise GenotypeError(f"genotype misses keys {missing}. Received: keys="
+                                f"{quote(list(raw))}")
+        cells = {cell: _parse_pairs(cell, raw[cell]) for cell in ("normal", "reduce")}
         if len(cells["normal"]) != len(cells["reduce"]):
             raise GenotypeError("genotype.normal and genotype.reduce must have the same node "
                                 f"count. Received: {len(cells['normal']) // 2} and "
                                 f"{len(cells['reduce']) // 2}")
         nodes = len(cells["normal"]) // EDGES_PER_NODE
-        concats = {}
-        for key in ("normal_concat", "reduce_concat"):
-            concat = raw[key]
-            if (not isinstance(concat, list) or not concat
-                    or any(not isinstance(c, int) or not 2 <= c < nodes + 2 for c in concat)):
-                raise GenotypeError(f"genotype.{key} must list node indices in 2..{nodes + 1}. "
-                                    f"Received: {key}={concat!r}")
-            concats[key] = tuple(concat)
+        concats = {key: _parse_concat(key, raw[key], nodes)
+                   for key in ("normal_concat", "reduce_concat")}
         return cls(cells["normal"], concats["normal_concat"], cells["reduce"],
                    concats["reduce_concat"])
 
     @classmethod
-    def from_json(cls, text: str) -> Genotype:
+    def from_json(cls, text: str | bytes) -> Genotype:
+        """Parses and validates a genotype's JSON text.
+
+        Raises:
+            GenotypeError: not JSON (or not UTF-8, or nested too deeply), or an invalid
+                genotype (see `from_dict`).
+        """
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise GenotypeError(f"genotype is not valid JSON: {err}") from None
+        except RecursionError:
+            raise GenotypeError("genotype JSON is nested too deeply") from None
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, a 4300-digit int
+            raise GenotypeError(f"genotype is not valid JSON: "
+                                f"{str(err).splitlines()[0][:80]}") from None
         return cls.from_dict(raw)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_pairs(cell: str, pairs) -> tuple[tuple[str, int], ...]:
+    """The `(op, source)` pairs of one cell type, validated (see `Genotype.from_dict`)."""
+    if (not isinstance(pairs, (list, tuple)) or not pairs or len(pairs) % EDGES_PER_NODE
+            or len(pairs) > EDGES_PER_NODE * MAX_NODES):
+        raise GenotypeError(f"genotype.{cell} must list 2 (op, source) pairs per node, for "
+                            f"1..{MAX_NODES} nodes. Received: {cell}={quote(pairs)}")
+    parsed = []
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not _is_int(pair[1]):
+            raise GenotypeError(f"genotype.{cell}[{i}] must be [op, source] with an integer "
+                                f"source. Received: {quote(pair)}")
+        op, src = pair
+        node = i // EDGES_PER_NODE
+        if not isinstance(op, str) or op not in ALL_OPS:
+            raise GenotypeError(f"genotype.{cell}[{i}] has an unknown op. "
+                                f"Received: op={quote(op)}")
+        if not 0 <= src < node + 2:
+            raise GenotypeError(f"genotype.{cell}[{i}]: node {node + 2} can only take "
+                                f"sources 0..{node + 1}. Received: source={quote(src)}")
+        parsed.append((op, src))
+    return tuple(parsed)
+
+
+def _parse_concat(key: str, concat, nodes: int) -> tuple[int, ...]:
+    """A cell's concat: distinct intermediate node indices (see `Genotype.from_dict`)."""
+    if (not isinstance(concat, (list, tuple)) or not concat
+            or any(not _is_int(c) or not 2 <= c < nodes + 2 for c in concat)
+            or len(set(concat)) != len(concat)):
+        raise GenotypeError(f"genotype.{key} must list distinct node indices in "
+                            f"2..{nodes + 1}. Received: {key}={quote(concat)}")
+    return tuple(concat)
 
 
 def edge_choices(alpha, alive, temperature, op_names):
@@ -244,6 +272,11 @@ def cell_masks(genotype: Genotype, op_names, nodes) -> dict:
             if op not in op_names:
                 raise GenotypeError(f"genotype.{cell_type}[{i}] uses {op!r}, not a candidate "
                                     f"of this supernet ({list(op_names)})")
-            mask[endpoints.index((src, 2 + i // EDGES_PER_NODE)), op_names.index(op)] = True
+            edge = endpoints.index((src, 2 + i // EDGES_PER_NODE))
+            if mask[edge].any():  # the supernet has one edge per (source, node)
+                raise GenotypeError(f"genotype.{cell_type}[{i}] reads source {src} a second "
+                                    f"time for node {2 + i // EDGES_PER_NODE}; a supernet "
+                                    f"edge holds one op. Received: {list(pairs)!r}")
+            mask[edge, op_names.index(op)] = True
         masks[cell_type] = mask
     return masks

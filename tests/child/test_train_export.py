@@ -1,6 +1,7 @@
 """Retrain through the CLI, then export: SavedModel outputs, TFSMLayer training, refusals."""
 
 import json
+import re
 import shutil
 
 import keras
@@ -161,6 +162,8 @@ def test_resume_after_a_kill_mid_epoch_matches_the_straight_run(tmp_path, monkey
     log = [events.decode(line) for line in (cut / "events.jsonl").read_text().splitlines()]
     assert [e["start_epoch"] for e in log if e.kind == "run_start"] == [0, 1]
     assert [e["status"] for e in log if e.kind == "run_end"] == ["interrupted", "finished"]
+    # Each run_end names the last epoch that finished: 0 when killed in epoch 1, then 2.
+    assert [e["epoch"] for e in log if e.kind == "run_end"] == [0, 2]
     assert [e["epoch"] for e in log if e.kind == "train_epoch"] == [0, 1, 2]
     results = json.loads((cut / "results.json").read_text())
     assert results["resumed_at_epochs"] == [1] and len(results["epoch_seconds"]) == 3
@@ -191,3 +194,17 @@ def test_resume_refusals(trained_run, tmp_path, capsys):
     assert main(["train", "--resume", str(broken), "--verbose", "0"]) == 2
     assert "model.keras" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in broken.iterdir() if p.is_file()} == before
+
+
+def test_a_diverged_training_fails_in_its_first_nan_step_and_saves_nothing(tmp_path, capsys):
+    code = main(["train", str(ROOT / "configs/smoke_train.toml"), "--genotype", "darts_v2",
+                 "--set", f"run.runs_dir='{tmp_path}'", "--set", "train.lr=1e8",
+                 "--set", "train.grad_clip=0", "--verbose", "0"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(r"diverged: loss became (nan|inf) at epoch 0", err)
+    (run,) = list(tmp_path.iterdir())
+    log = [events.decode(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert log[-1]["status"] == "failed" and "epoch 0, step" in log[-1]["reason"]
+    assert log[-1]["epoch"] == -1
+    assert not (run / "model.keras").exists() and not (run / "results.json").exists()

@@ -259,3 +259,55 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
     assert traces[0]["live_ops"] == epochs[0]["total_ops"]
     assert traces[-1]["live_ops"] < traces[0]["live_ops"]
     assert traces[-1]["live_ops"] >= epochs[-1]["live_ops"]
+
+
+class PoisonAt(keras.callbacks.Callback):
+    """Makes the next step's loss NaN by writing NaN into the classifier at (epoch, batch)."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            kernel = self.model.network.classifier.kernel
+            kernel.assign(kernel.numpy() * float("nan"))
+
+
+def test_a_diverged_search_stops_in_the_step_and_keeps_its_last_good_checkpoint(tmp_path,
+                                                                                 configs_dir):
+    from asap_keras.stopping import DivergedError
+
+    cfg = load_config(configs_dir / "smoke.toml", [f"run.runs_dir='{tmp_path}'"])
+    with pytest.raises(DivergedError, match=r"loss became nan at epoch 1, step 3 of 5"):
+        run_search(cfg, extra_callbacks=[PoisonAt(epoch=1, batch=1)])
+    (run,) = list(tmp_path.iterdir())
+    log = read_events(run)
+    assert log[-1].kind == "run_end" and log[-1]["status"] == "failed"
+    assert "epoch 1, step 3" in log[-1]["reason"] and log[-1]["epoch"] == 0
+    assert not (run / "genotype.json").exists()
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["ckpt-epoch-0001.npz"]
+    assert [e["epoch"] for e in log if e.kind == "epoch"] == [0]
+    # Nothing of the NaN step was reported: no prune and no epoch event after it.
+    assert not [e for e in log if e.kind == "prune" and e["epoch"] == 1 and e["step"] >= 7]
+
+
+def test_a_search_driven_to_diverge_fails_cleanly(tmp_path, capsys, configs_dir):
+    args = ["search", str(configs_dir / "smoke.toml"), "--set", f"run.runs_dir='{tmp_path}'",
+            "--set", "search.weight_optimizer.lr=1e6", "--set",
+            "search.weight_optimizer.lr_min=1e3", "--set", "search.weight_optimizer.clipnorm=1e9",
+            "--verbose", "0"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged: loss became nan at epoch" in err
+    (run,) = list(tmp_path.iterdir())
+    log = read_events(run)
+    finished = [e["epoch"] for e in log if e.kind == "epoch"]
+    assert log[-1]["status"] == "failed" and log[-1]["epoch"] == len(finished) - 1
+    assert f"at epoch {len(finished)}," in log[-1]["reason"]
+    assert not (run / "genotype.json").exists()
+    assert len(list((run / "checkpoints").iterdir())) == len(finished)

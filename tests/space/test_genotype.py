@@ -193,3 +193,57 @@ def test_cell_masks_keep_the_chosen_op_on_the_chosen_edges_only():
         assert kept == {((src, 2 + i // 2), op) for i, (op, src) in enumerate(pairs)}
     with pytest.raises(GenotypeError, match="not a candidate"):
         g.cell_masks(darts_v2, ["sep_conv_3x3", "skip_connect"], 4)
+
+
+def valid_raw():
+    from asap_keras.child.genotypes import BUILT_IN
+
+    return BUILT_IN["asap"].to_dict()
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda raw: raw["normal"].__setitem__(0, ["sep_conv_3x3"]), r"normal\[0\] must be"),
+    (lambda raw: raw["normal"].__setitem__(0, "sep_conv_3x3"), r"normal\[0\] must be"),
+    (lambda raw: raw["normal"].__setitem__(0, ["sep_conv_3x3", 0, 1]), r"normal\[0\] must be"),
+    (lambda raw: raw["reduce"].__setitem__(1, ["sep_conv_3x3", True]), "integer source"),
+    (lambda raw: raw["reduce"].__setitem__(1, ["sep_conv_3x3", 1.0]), "integer source"),
+    (lambda raw: raw["reduce"].__setitem__(1, ["sep_conv_3x3", 10**400]), "sources 0..1"),
+    (lambda raw: raw["reduce"].__setitem__(1, [["sep_conv_3x3"], 1]), "unknown op"),
+    (lambda raw: raw["reduce"].__setitem__(1, [None, 1]), "unknown op"),
+    (lambda raw: raw.__setitem__("normal_concat", [2, 3, 3, 5]), "distinct node indices"),
+    (lambda raw: raw.__setitem__("reduce_concat", [2, True]), "distinct node indices"),
+    (lambda raw: raw.__setitem__("reduce_concat", [2.0, 3]), "distinct node indices"),
+    (lambda raw: raw.__setitem__("reduce_concat", []), "distinct node indices"),
+    (lambda raw: raw.__setitem__("normal", raw["normal"] * 9), "for 1..32 nodes"),
+    (lambda raw: raw.__setitem__("normal", []), "2 \\(op, source\\) pairs"),
+    (lambda raw: raw.__setitem__("normal", {"a": 1}), "2 \\(op, source\\) pairs"),
+    (lambda raw: raw.pop("reduce_concat"), "misses keys"),
+])
+def test_malformed_genotypes_are_refused_in_one_line(change, match):
+    raw = valid_raw()
+    change(raw)
+    with pytest.raises(GenotypeError, match=match) as info:
+        g.Genotype.from_dict(raw)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_a_cell_at_the_node_bound_is_accepted():
+    pairs = [["skip_connect", node] for node in range(g.MAX_NODES) for _ in (0, 1)]
+    concat = list(range(2, g.MAX_NODES + 2))
+    geno = g.Genotype.from_dict({"normal": pairs, "normal_concat": concat,
+                                 "reduce": pairs, "reduce_concat": concat})
+    assert geno.nodes == g.MAX_NODES
+
+
+@pytest.mark.parametrize("text", ["[" * 50_000, "9" * 5000, "[1, 2]", "null", b"\xff\xfe{}"])
+def test_genotype_json_that_is_not_a_genotype_object(text):
+    with pytest.raises(GenotypeError) as info:
+        g.Genotype.from_json(text)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_cell_masks_refuse_a_node_reading_one_source_twice():
+    raw = g.random_genotype(ASAP_OPS, 4, seed=0).to_dict()
+    raw["normal"][1] = ["skip_connect", raw["normal"][0][1]]  # node 2 reads one source twice
+    with pytest.raises(GenotypeError, match=r"reads source \d a second time for node 2"):
+        g.cell_masks(g.Genotype.from_dict(raw), list(ASAP_OPS), 4)
