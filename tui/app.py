@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Footer, OptionList
 
 from tui import charts, runs, state
@@ -25,6 +27,7 @@ from tui.widgets.run_list import RunList
 
 RESCAN_EVERY = 10  # polls between looks for new runs below a folder of runs
 REDRAW_SECONDS = 0.25
+NOTIFY_ERRORS = 3  # per batch; a log of garbage must not bury the screen in toasts
 
 
 class MonitorApp(App):
@@ -126,12 +129,18 @@ class MonitorApp(App):
                         severity="warning")
         changed = message.reset or view.log_found != message.exists
         view.log_found = message.exists
-        for event in message.events:
-            state.apply(view, event)
-        for error in message.errors:
-            view.errors.append(error)
-            self.notify(f"{view.name}: events.jsonl line {error.line} skipped: "
-                        f"{error.message}", severity="error", timeout=8)
+        skipped = [state.apply(view, event) for event in message.events]
+        view.errors.extend(message.errors)
+        problems = list(message.errors) + [s for s in skipped if s is not None]
+        for problem in problems[:NOTIFY_ERRORS]:
+            where = (f"a {problem.kind} event" if isinstance(problem, state.SkippedEvent)
+                     else f"events.jsonl line {problem.line}" if problem.line
+                     else "events.jsonl")
+            self.notify(f"{view.name}: {where} skipped: {problem.message}",
+                        severity="error", timeout=8)
+        if len(problems) > NOTIFY_ERRORS:
+            self.notify(f"{view.name}: {len(problems) - NOTIFY_ERRORS} more bad lines "
+                        f"skipped", severity="error", timeout=8)
         if changed or message.events or message.errors:
             self._dirty = True
 
@@ -139,10 +148,12 @@ class MonitorApp(App):
     def _redraw_if_dirty(self) -> None:
         if self._dirty and self.following:
             self._dirty = False
-            self.redraw()
+            with suppress(NoMatches):  # a timer that fires while the app shuts down
+                self.redraw()
 
     def _tick(self) -> None:
-        self.query_one(RunHeader).show(self.view, time.time(), self.following)
+        with suppress(NoMatches):
+            self.query_one(RunHeader).show(self.view, time.time(), self.following)
 
     def redraw(self) -> None:
         now = time.time()

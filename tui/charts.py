@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from tui import state
@@ -14,7 +15,10 @@ MARKERS = ("braille", "hd", "•")
 CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time")
 SEARCH_ONLY = ("sparsity", "entropy", "temperature")  # a retraining run has none of these
 NO_EPOCH_YET = "no epoch finished yet"
+NO_FINITE_VALUE = "no finite value to draw (NaN and inf are logged as null)"
 TRAINING_RUN = "a training run: no search to chart"
+# plotext fails on a range wider than the float range; values beyond this are drawn as gaps.
+MAX_MAGNITUDE = 1e300
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class ChartSpec:
     title: str
     series: list = field(default_factory=list)
     empty: str = NO_EPOCH_YET  # what an empty chart says
+    # The epochs every chart spans, so a line that stops (a diverged loss) shows where.
+    x_range: tuple | None = None
 
 
 def run_color(index: int) -> tuple:
@@ -52,9 +58,26 @@ def downsample(xs: list, ys: list, max_points: int) -> tuple[list, list]:
     return [xs[i] for i in picks], [ys[i] for i in picks]
 
 
+def is_drawable(value) -> bool:
+    """Whether plotext can take `value`: a finite number within ±`MAX_MAGNITUDE`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) <= MAX_MAGNITUDE
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
+def drawable(xs: list, ys: list) -> tuple[list, list]:
+    """The points whose x and y are both drawable; the others become gaps."""
+    pairs = [(x, y) for x, y in zip(xs, ys) if is_drawable(x) and is_drawable(y)]
+    return [x for x, _ in pairs], [y for _, y in pairs]
+
+
 def _series(run_label, index, parts, yside="left"):
     out = []
-    for k, (name, (xs, ys)) in enumerate(parts):
+    for k, (name, points) in enumerate(parts):
+        xs, ys = drawable(*points)
         if xs:
             label = f"{run_label}{name}" if name else run_label.rstrip(" ")
             out.append(Series(label, xs, ys, run_color(index), MARKERS[k % len(MARKERS)],
@@ -102,14 +125,17 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
                                          if eta is not None else ""),
     }
     training_only = bool(views) and all(v.run_kind == "train" for v in views)
+    epochs = [e for v in views for e in v.epochs if is_drawable(e)]
+    x_range = (min(epochs), max(epochs)) if epochs else None
     return [ChartSpec(name, titles[name], specs[name],
-                      TRAINING_RUN if training_only and name in SEARCH_ONLY else NO_EPOCH_YET)
+                      TRAINING_RUN if training_only and name in SEARCH_ONLY
+                      else NO_FINITE_VALUE if epochs else NO_EPOCH_YET, x_range)
             for name in CHART_NAMES]
 
 
 def format_seconds(seconds: float | None) -> str:
-    """`1h02m`, `3m05s`, `42s`."""
-    if seconds is None:
+    """`1h02m`, `3m05s`, `42s`; `-` for None or a non-finite number."""
+    if seconds is None or not math.isfinite(seconds):
         return "-"
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)

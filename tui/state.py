@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +15,19 @@ END_STATUS = {"finished": "finished", "stopped": "stopped", "interrupted": "stop
 STALE_BEFORE_FIRST_EPOCH = 900.0
 STALE_EPOCHS = 3.0
 STALE_MIN_SECONDS = 60.0
+# A loss (or T) logged as null was NaN or inf: the search diverged in that epoch.
+DIVERGENCE_METRICS = ("loss", "val_loss", "arch_loss")
+# How a run stopped by a non-finite loss ends its log (`run_end` failed, with this reason).
+DIVERGED_REASON = re.compile(r"diverged\b.*?\bat epoch (\d+)", re.IGNORECASE)
+MAX_EPOCH_CAP = 2**53
 
 
 @dataclass(frozen=True)
 class EpochPoint:
-    """One epoch's numbers, as the charts draw them (a retraining run has no search fields)."""
+    """One epoch's numbers, as the charts draw them (a retraining run has no search fields).
+
+    A number logged as null (NaN or inf when written) is None: a gap in the charts.
+    """
 
     epoch: int
     temperature: float | None
@@ -25,7 +35,7 @@ class EpochPoint:
     sparsity: float | None
     entropy: dict
     metrics: dict
-    seconds: float
+    seconds: float | None
     live_ops: int | None
     total_ops: int | None
 
@@ -33,15 +43,23 @@ class EpochPoint:
 @dataclass(frozen=True)
 class PruneRow:
     """One pruned op: when (epoch, and the global step; None in logs that lack it), where,
-    and how weak it was."""
+    and how weak it was (None where the log has null)."""
 
     epoch: int
     cell: str
     edge: int
     op: str
-    weight: float
-    threshold: float
+    weight: float | None
+    threshold: float | None
     step: int | None = None
+
+
+@dataclass(frozen=True)
+class SkippedEvent:
+    """A decoded event the fold could not use: its kind and why (reported like a bad line)."""
+
+    kind: str
+    message: str
 
 
 @dataclass
@@ -74,6 +92,7 @@ class RunView:
     errors: list = field(default_factory=list)
     sessions: int = 0
     log_found: bool = False
+    diverged_at: int | None = None
 
     def __post_init__(self):
         self.path = Path(self.path)
@@ -87,73 +106,160 @@ class RunView:
     def last_epoch(self) -> int | None:
         return max(self.epochs) if self.epochs else None
 
+    @property
+    def diverged(self) -> bool:
+        """Whether a loss or T went non-finite (`diverged_at` is the first such epoch)."""
+        return self.diverged_at is not None
 
-def apply(view: RunView, event) -> None:
-    """Folds one decoded event into `view` (in place)."""
-    data = event.data
+
+def apply(view: RunView, event) -> SkippedEvent | None:
+    """Folds one decoded event into `view` (in place); never raises.
+
+    An event whose values the fold cannot use leaves the view as it was and is returned as
+    a `SkippedEvent` (also appended to `view.errors`).
+
+    Args:
+        view: the run's view.
+        event: an `events.Event` from `events.decode`.
+
+    Returns:
+        None, or the `SkippedEvent`.
+    """
+    try:
+        _FOLDS.get(event.kind, _ignore)(view, event.data)
+    except Exception as err:  # the monitor must outlive any event; the view stays as it was
+        skipped = SkippedEvent(str(event.kind), f"{type(err).__name__}: {str(err)[:120]}")
+        view.errors.append(skipped)
+        return skipped
     view.last_event = event.time
-    kind = event.kind
-    if kind == "run_start":
-        _start(view, event)
-    elif kind == "step":
-        view.step = (int(data["epoch"]), int(data["step"]))
-        view.step_events += 1
-    elif kind == "epoch":
-        _epoch(view, data)
-    elif kind == "train_epoch":
-        epoch = int(data["epoch"])
-        view.epochs[epoch] = EpochPoint(
-            epoch, None, None, None, {},
-            {k: float(v) for k, v in (data["metrics"] or {}).items() if v is not None},
-            float(data["epoch_seconds"]), None, None)
-    elif kind == "prune":
-        step = data.get("step")
-        view.prunes.append(PruneRow(int(data["epoch"]), str(data["cell"]), int(data["edge"]),
-                                    str(data["op"]), float(data["weight"]),
-                                    float(data["threshold"]),
-                                    None if step is None else int(step)))
-    elif kind == "genotype":
-        view.genotype = data["genotype"]
-    elif kind == "final_prune":
-        view.final_prune = {"before": data.get("val_accuracy_before"),
-                            "after": data["val_accuracy"]}
-    elif kind == "run_end":
-        view.end_status = END_STATUS.get(data["status"], "failed")
-        view.end_reason = str(data.get("reason") or "")
-
-
-def _start(view: RunView, event) -> None:
-    data = event.data
-    start = int(data["start_epoch"])
-    if view.started is None:
+    if event.kind == "run_start" and view.started is None:
         view.started = event.time
+    return None
+
+
+def _ignore(view: RunView, data: dict) -> None:
+    """Kinds the monitor does not show (checkpoint) change nothing but the last event time."""
+
+
+def _start(view: RunView, data: dict) -> None:
+    start = int(data["start_epoch"])
+    config = _section(data, "config")
+    search, train = _section(config, "search"), _section(config, "train")
+    run_kind = str(data.get("run_kind") or "search")
+    cap = (search or train).get("epochs", view.epoch_cap)
+    steps = data.get("steps_per_epoch", view.steps_per_epoch)
+    # Every value is read before the view changes, so a bad one leaves it as it was.
     view.sessions += 1
     view.name = str(data.get("run") or view.name)
-    view.run_kind = str(data.get("run_kind") or "search")
-    config = data.get("config") or {}
-    if view.run_kind == "search":
-        view.method = str((config.get("search") or {}).get("method") or "asap")
-    section = config.get("search") or config.get("train") or {}
-    view.epoch_cap = section.get("epochs", view.epoch_cap)
-    view.steps_per_epoch = data.get("steps_per_epoch", view.steps_per_epoch)
+    view.run_kind = run_kind
+    if run_kind == "search":
+        view.method = str(search.get("method") or "asap")
+    view.epoch_cap = cap if _is_int(cap) and 0 < cap <= MAX_EPOCH_CAP else view.epoch_cap
+    view.steps_per_epoch = steps if _is_int(steps) else view.steps_per_epoch
     view.end_status, view.end_reason, view.step = None, "", None
     view.final_prune = None
     # A resumed run redoes every epoch from its checkpoint on; what was logged after it is void.
     view.epochs = {e: p for e, p in view.epochs.items() if e < start}
     view.prunes = [row for row in view.prunes if row.epoch < start]
+    if view.diverged_at is not None and view.diverged_at >= start:
+        view.diverged_at = None
+
+
+def _step(view: RunView, data: dict) -> None:
+    epoch = int(data["epoch"])
+    view.step = (epoch, int(data["step"]))
+    view.step_events += 1
+    _check_divergence(view, epoch, data["metrics"])
 
 
 def _epoch(view: RunView, data: dict) -> None:
     epoch = int(data["epoch"])
-    view.epochs[epoch] = EpochPoint(
-        epoch, float(data["temperature"]), float(data["threshold"]), float(data["sparsity"]),
-        {k: float(v) for k, v in (data["entropy"] or {}).items() if v is not None},
-        {k: float(v) for k, v in (data["metrics"] or {}).items() if v is not None},
-        float(data["epoch_seconds"]), int(data["live_ops"]), int(data["total_ops"]))
-    view.ops = tuple(data["ops"])
-    view.phi = {t: [list(map(float, row)) for row in rows] for t, rows in data["phi"].items()}
-    view.alive = {t: [[bool(a) for a in row] for row in rows]
-                  for t, rows in data["alive"].items()}
+    point = EpochPoint(
+        epoch, _number(data["temperature"]), _number(data["threshold"]),
+        _number(data["sparsity"]), _numbers(data["entropy"]), _numbers(data["metrics"]),
+        _number(data["epoch_seconds"]), int(data["live_ops"]), int(data["total_ops"]))
+    ops = tuple(str(op) for op in data["ops"])
+    phi = {str(t): [[_number(w) for w in row] for row in rows]
+           for t, rows in data["phi"].items()}
+    alive = {str(t): [[bool(a) for a in row] for row in rows]
+             for t, rows in data["alive"].items()}
+    view.epochs[epoch] = point
+    view.ops, view.phi, view.alive = ops, phi, alive
+    _check_divergence(view, epoch, data["metrics"], temperature=data["temperature"])
+
+
+def _train_epoch(view: RunView, data: dict) -> None:
+    epoch = int(data["epoch"])
+    view.epochs[epoch] = EpochPoint(epoch, None, None, None, {}, _numbers(data["metrics"]),
+                                    _number(data["epoch_seconds"]), None, None)
+    _check_divergence(view, epoch, data["metrics"])
+
+
+def _prune(view: RunView, data: dict) -> None:
+    step = data.get("step")
+    view.prunes.append(PruneRow(int(data["epoch"]), str(data["cell"]), int(data["edge"]),
+                                str(data["op"]), _number(data["weight"]),
+                                _number(data["threshold"]),
+                                None if step is None else int(step)))
+
+
+def _genotype(view: RunView, data: dict) -> None:
+    view.genotype = dict(data["genotype"])
+
+
+def _final_prune(view: RunView, data: dict) -> None:
+    view.final_prune = {"before": _number(data.get("val_accuracy_before")),
+                        "after": _number(data["val_accuracy"])}
+
+
+def _end(view: RunView, data: dict) -> None:
+    status = END_STATUS.get(data["status"], "failed")
+    reason = str(data.get("reason") or "")
+    view.end_status, view.end_reason = status, reason
+    diverged = DIVERGED_REASON.search(reason) if status == "failed" else None
+    if diverged:
+        _mark_diverged(view, int(diverged.group(1)))
+
+
+_FOLDS = {"run_start": _start, "step": _step, "epoch": _epoch, "train_epoch": _train_epoch,
+          "prune": _prune, "genotype": _genotype, "final_prune": _final_prune, "run_end": _end}
+
+
+def _check_divergence(view: RunView, epoch: int, metrics: dict, temperature=0.0) -> None:
+    values = [metrics[k] for k in DIVERGENCE_METRICS if k in metrics] + [temperature]
+    if any(_number(v) is None for v in values):
+        _mark_diverged(view, epoch)
+
+
+def _mark_diverged(view: RunView, epoch: int) -> None:
+    if view.diverged_at is None or epoch < view.diverged_at:
+        view.diverged_at = epoch
+
+
+def _section(data: dict, key: str) -> dict:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value) -> float | None:
+    """A finite float, or None for null (or anything else that is not a finite number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _numbers(values: dict) -> dict:
+    """`name -> finite float`, leaving out the nulls."""
+    out = {str(k): _number(v) for k, v in values.items()}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def reset(view: RunView) -> RunView:
@@ -162,8 +268,8 @@ def reset(view: RunView) -> RunView:
 
 
 def typical_epoch_seconds(view: RunView) -> float | None:
-    """The median epoch time of the run so far (None before the first epoch)."""
-    seconds = [p.seconds for p in view.epochs.values()]
+    """The median epoch time of the run so far (None before the first timed epoch)."""
+    seconds = [p.seconds for p in view.epochs.values() if p.seconds is not None]
     return statistics.median(seconds) if seconds else None
 
 
@@ -194,9 +300,11 @@ def eta_seconds(view: RunView) -> float | None:
     """Time left up to the epoch cap at the recent epoch pace (ASAP may stop sooner)."""
     if view.end_status or not view.epochs or not view.epoch_cap:
         return None
-    recent = [p.seconds for p in view.points()[-3:]]
-    left = view.epoch_cap - (view.last_epoch + 1)
-    return max(0, left) * sum(recent) / len(recent)
+    recent = [p.seconds for p in view.points()[-3:] if p.seconds is not None]
+    if not recent:
+        return None
+    left = max(0, view.epoch_cap - (view.last_epoch + 1)) * (sum(recent) / len(recent))
+    return left if math.isfinite(left) else None
 
 
 def metric_series(view: RunView, name: str) -> tuple[list[int], list[float]]:

@@ -31,3 +31,20 @@ def recorded_run(tmp_path):
     shutil.copy(RECORDED, run / "events.jsonl")
     (run / "run.json").write_text("{}")
     return run
+
+
+def diverged_lines(from_epoch: int, shift: float = 0.0) -> list[str]:
+    """The recorded log as a search whose losses and T went NaN from `from_epoch` on.
+
+    The writer (`events.encode`) turns the NaNs into null, as a diverged search logs them.
+    """
+    nan = float("nan")
+    out = []
+    for event in recorded_events():
+        data = dict(event.data)
+        if event.kind in ("epoch", "step") and event["epoch"] >= from_epoch:
+            data["metrics"] = {k: nan if "loss" in k else v for k, v in data["metrics"].items()}
+            if event.kind == "epoch":
+                data["temperature"] = nan
+        out.append(events.encode(event.kind, when=event.time + shift, **data) + "\n")
+    return out

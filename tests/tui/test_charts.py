@@ -51,3 +51,71 @@ def test_format_seconds():
     assert charts.format_seconds(185) == "3m05s"
     assert charts.format_seconds(3720) == "1h02m"
     assert charts.format_seconds(None) == "-"
+
+
+def _view_with(values):
+    """A run whose epoch i has loss, T and seconds `values[i]` (set directly, not decoded)."""
+    view = state.RunView("r")
+    for i, v in enumerate(values):
+        view.epochs[i] = state.EpochPoint(i, v, 0.1, 0.5, {"normal": v}, {"loss": v}, v, 4, 8)
+    return view
+
+
+def test_only_drawable_points_reach_a_series():
+    nan, inf = float("nan"), float("inf")
+    view = _view_with([1.0, nan, inf, -inf, 1e308, None, 2.0, -1e300])
+    specs = {s.name: s for s in charts.build_specs([view], 0)}
+    for name in ("loss", "temperature", "entropy", "epoch_time"):
+        first = specs[name].series[0]
+        assert (first.xs, first.ys) == ([0, 6, 7], [1.0, 2.0, -1e300]), name
+
+
+def test_a_series_without_a_drawable_point_is_left_out_and_the_chart_says_so():
+    view = _view_with([float("nan"), None, 1e301])
+    specs = {s.name: s for s in charts.build_specs([view], 0)}
+    assert not specs["loss"].series and specs["loss"].empty == charts.NO_FINITE_VALUE
+    assert specs["sparsity"].series, "sparsity stays finite"
+    assert charts.build_specs([state.RunView("r")], 0)[0].empty == charts.NO_EPOCH_YET
+
+
+@pytest.mark.parametrize("value, drawable", [
+    (0, True), (-2.5, True), (1e300, True), (-1e300, True), (1e301, False),
+    (float("nan"), False), (float("inf"), False), (None, False), (True, False),
+    ("1", False), (10**400, False)])
+def test_is_drawable(value, drawable):
+    assert charts.is_drawable(value) is drawable
+
+
+@pytest.mark.parametrize("ys", [
+    [1.0, float("nan"), 2.0],  # a NaN aborted the process inside plotext (SIGABRT)
+    [1.0, float("inf")],
+    [1e308, -1e308],  # finite, but the range overflows: plotext raised
+    [float("nan")] * 3,
+    [0.5],
+])
+def test_render_chart_never_hands_plotext_an_undrawable_value(ys):
+    from tui.widgets.chart import render_chart
+
+    spec = charts.ChartSpec("loss", "loss", [charts.Series("train", list(range(len(ys))), ys,
+                                                           charts.run_color(0))])
+    text = render_chart(spec, 60, 16).plain
+    if any(charts.is_drawable(y) for y in ys):
+        assert "train" in text and "cannot draw" not in text
+    else:
+        assert spec.empty in text
+
+
+def test_format_seconds_of_a_non_finite_time():
+    assert charts.format_seconds(float("inf")) == "-"
+    assert charts.format_seconds(float("nan")) == "-"
+
+
+def test_every_chart_spans_the_runs_epochs_so_a_stopped_line_shows_where():
+    from tui.widgets.chart import render_chart
+
+    view = _view_with([1.0, None, None])  # diverged after epoch 0: a single finite point
+    specs = {s.name: s for s in charts.build_specs([view], 0)}
+    assert {s.x_range for s in specs.values()} == {(0, 2)}
+    axis = render_chart(specs["loss"], 60, 14).plain.splitlines()[-1]
+    ticks = [float(tick) for tick in axis.split()]
+    assert (min(ticks), max(ticks)) == (0.0, 2.0)

@@ -127,7 +127,7 @@ def test_a_resumed_retraining_log_folds_without_search_fields():
     specs = {spec.name: spec for spec in charts.build_specs([view], 0)}
     for name in charts.SEARCH_ONLY:
         assert not specs[name].series and "training run" in specs[name].empty
-    assert specs["loss"].series and specs["loss"].empty == "no epoch finished yet"
+    assert specs["loss"].series and "training run" not in specs["loss"].empty
 
 
 def test_the_method_and_the_final_prune_are_folded():
@@ -146,3 +146,103 @@ def test_the_method_and_the_final_prune_are_folded():
     assert view.method == "darts"
     assert view.final_prune == {"before": 0.63, "after": 0.41}
     assert fold(recorded).method == "asap" and fold(recorded).final_prune is None
+
+
+def _decoded(lines):
+    from asap_keras import events
+
+    return [events.decode(line) for line in lines]
+
+
+@pytest.mark.parametrize("from_epoch", [0, 1, 2])
+def test_null_losses_mark_the_run_diverged_at_their_first_epoch(from_epoch):
+    from tests.tui.conftest import diverged_lines
+    from tui import charts
+
+    view = fold(_decoded(diverged_lines(from_epoch)))
+    assert view.diverged and view.diverged_at == from_epoch
+    assert not view.errors
+    assert [p.epoch for p in view.points()] == [0, 1, 2], "a diverged epoch is still folded"
+    assert [p.temperature is None for p in view.points()] == [
+        e >= from_epoch for e in (0, 1, 2)]
+    assert state.metric_series(view, "loss")[0] == list(range(from_epoch))
+    specs = {s.name: s for s in charts.build_specs([view], 0)}
+    losses = specs["loss"].series
+    assert all(x < from_epoch for s in losses for x in s.xs)
+    if from_epoch == 0:
+        assert not losses and specs["loss"].empty == charts.NO_FINITE_VALUE
+    assert specs["sparsity"].series[0].xs == [0, 1, 2], "other charts keep every epoch"
+
+
+def test_a_healthy_log_is_not_diverged():
+    assert fold(recorded_events()).diverged_at is None
+
+
+def test_run_end_failed_by_divergence_shows_failed_and_diverged():
+    from asap_keras import events
+
+    evts = [e for e in recorded_events() if e.kind != "run_end"]
+    # the reason `asap_keras.stopping.StopOnDivergence` gives
+    reason = ("DivergedError: diverged: loss became nan at epoch 2, step 3 of 5; nothing "
+              "from this epoch was saved (the newest checkpoint is the last good state). "
+              "Received: loss=nan")
+    end = events.encode("run_end", when=evts[-1].time, status="failed", epoch=1,
+                        reason=reason, seconds=9.0)
+    view = fold(evts + _decoded([end]))
+    assert state.status(view, evts[-1].time + 1e6) == "failed"
+    assert view.diverged_at == 2
+    other = events.encode("run_end", when=evts[-1].time, status="failed", epoch=1,
+                          reason="OSError: disk full", seconds=9.0)
+    view = fold(evts + _decoded([other]))
+    assert state.status(view, evts[-1].time) == "failed" and not view.diverged
+
+
+def test_a_resume_before_the_divergence_clears_it():
+    from tests.tui.conftest import diverged_lines
+
+    view = fold(_decoded(diverged_lines(2)))
+    start = recorded_events()[0]
+    state.apply(view, type(start)(start.kind, start.time + 100,
+                                  {**start.data, "start_epoch": 1}))
+    assert view.diverged_at is None and [p.epoch for p in view.points()] == [0]
+
+
+def test_null_in_every_number_field_folds_to_gaps():
+    from asap_keras import events
+
+    nan = float("nan")
+    recorded = recorded_events()
+    lines = []
+    for e in recorded:
+        data = {k: nan if isinstance(v, float) else v for k, v in e.data.items()}
+        if e.kind == "epoch":
+            data["phi"] = {t: [[nan] * len(row) for row in rows] for t, rows in e["phi"].items()}
+            data["entropy"] = {t: nan for t in e["entropy"]}
+            data["metrics"] = {k: nan for k in e["metrics"]}
+        lines.append(events.encode(e.kind, when=e.time, **data))
+    view = fold(_decoded(lines))
+    assert not view.errors and view.diverged_at == 0
+    assert all(p.temperature is None and p.seconds is None and p.entropy == {}
+               for p in view.points())
+    assert all(row.weight is None and row.threshold is None for row in view.prunes)
+    assert state.typical_epoch_seconds(view) is None
+    assert state.status(view, recorded[-1].time) == "finished"
+    from tui import charts
+
+    for spec in charts.build_specs([view], 0):
+        assert not spec.series and spec.empty == charts.NO_FINITE_VALUE, spec.name
+
+
+def test_an_event_the_fold_cannot_use_is_reported_and_leaves_the_view_as_it_was():
+    import copy
+
+    evts = recorded_events()
+    view = fold(evts)
+    before = copy.deepcopy(view)
+    epoch = next(e for e in evts if e.kind == "epoch")
+    broken = type(epoch)("epoch", epoch.time + 1, {**epoch.data, "phi": {"normal": 5}})
+    skipped = state.apply(view, broken)
+    assert skipped == view.errors[-1] and skipped.kind == "epoch"
+    assert "TypeError" in skipped.message
+    view.errors.clear()
+    assert view == before

@@ -15,7 +15,7 @@ class OpCell:
     """One candidate op on one edge, as shown."""
 
     op: str
-    weight: float
+    weight: float | None  # None: logged as null (NaN or inf)
     alive: bool
     chosen: bool
 
@@ -51,10 +51,10 @@ def edge_rows(view: state.RunView, cell_type: str) -> list[EdgeRow]:
         return []
     chosen = state.chosen_edges(view, cell_type)
     rows = []
-    for e, (src, dst) in enumerate(state.edge_endpoints(len(phi))):
-        ops = [OpCell(name, phi[e][k], alive[e][k], (src, dst, name) in chosen)
-               for k, name in enumerate(view.ops)]
-        ops.sort(key=lambda o: (not o.alive, -o.weight))
+    for e, (src, dst) in enumerate(state.edge_endpoints(min(len(phi), len(alive)))):
+        ops = [OpCell(name, weight, bool(on), (src, dst, name) in chosen)
+               for name, weight, on in zip(view.ops, phi[e], alive[e])]
+        ops.sort(key=lambda o: (not o.alive, o.weight is None, -(o.weight or 0.0)))
         rows.append(EdgeRow(src, dst, tuple(ops)))
     return rows
 
@@ -73,26 +73,32 @@ class CellGraph(Static):
         self.update(self.render_rows(view.run_kind))
 
     def render_rows(self, run_kind: str = "search") -> Text:
-        text = Text()
-        text.append(f"{self.cell_type} cell", style="bold")
-        text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
-                    "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
-        if not self.rows:
-            empty = ("a training run: its fixed cell is in genotype.json"
-                     if run_kind == "train" else charts.NO_EPOCH_YET)
-            text.append(f"\n{empty}", style="dim")
-            return text
-        target = None
-        for row in self.rows:
-            if row.target != target:
-                target = row.target
-                text.append(f"\n{node_name(target)}\n", style="bold")
-            mark = "●" if row.chosen else "○"
-            text.append(f" {mark} {node_name(row.source):>8} ",
-                        style="green" if row.chosen else "")
-            for op in row.ops:
-                style = ("bold green" if op.chosen else "") if op.alive else "dim strike"
-                text.append(f"{SHORT.get(op.op, op.op)} {op.weight:.2f}", style=style)
-                text.append(" ")
-            text.append("\n")
+        return cell_text(self.rows, self.cell_type, run_kind)
+
+
+def cell_text(rows: list[EdgeRow], cell_type: str, run_kind: str = "search") -> Text:
+    """The cell as text: each node's incoming edges, ops strongest first."""
+    text = Text()
+    text.append(f"{cell_type} cell", style="bold")
+    text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
+                "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
+    if not rows:
+        empty = ("a training run: its fixed cell is in genotype.json"
+                 if run_kind == "train" else charts.NO_EPOCH_YET)
+        text.append(f"\n{empty}", style="dim")
         return text
+    target = None
+    for row in rows:
+        if row.target != target:
+            target = row.target
+            text.append(f"\n{node_name(target)}\n", style="bold")
+        mark = "●" if row.chosen else "○"
+        text.append(f" {mark} {node_name(row.source):>8} ",
+                    style="green" if row.chosen else "")
+        for op in row.ops:
+            style = ("bold green" if op.chosen else "") if op.alive else "dim strike"
+            weight = "null" if op.weight is None else f"{op.weight:.2f}"
+            text.append(f"{SHORT.get(op.op, op.op)} {weight}", style=style)
+            text.append(" ")
+        text.append("\n")
+    return text

@@ -8,15 +8,27 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.charts import ChartSpec, downsample
+from tui.charts import ChartSpec, downsample, drawable
 
 
 def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
-    """Draws `spec` with plotext at `width` x `height` cells."""
-    import plotext
+    """Draws `spec` with plotext at `width` x `height` cells.
 
+    Only drawable points reach plotext (a NaN aborts the process inside it); a chart with
+    none says `spec.empty`, and a chart plotext still fails on says why instead.
+    """
     if width < 20 or height < 6:
         return Text(spec.title)
+    try:
+        return _plot(spec, width, height)
+    except Exception as err:  # a plotting bug must cost one chart, not the monitor
+        return Text(f"{spec.title}\n\n  (cannot draw: {type(err).__name__}: "
+                    f"{str(err)[:80]})", style="dim")
+
+
+def _plot(spec: ChartSpec, width: int, height: int) -> Text:
+    import plotext
+
     fig = plotext.figure
     fig.clear.all()
     fig.theme("simple")
@@ -24,7 +36,7 @@ def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
     fig.title(spec.title)
     drawn = 0
     for series in spec.series:
-        xs, ys = downsample(series.xs, series.ys, max(2, 2 * width))
+        xs, ys = downsample(*drawable(series.xs, series.ys), max(2, 2 * width))
         if not xs:
             continue
         marker = plotext.marker(series.marker, series.color)
@@ -36,6 +48,8 @@ def render_chart(spec: ChartSpec, width: int, height: int) -> Text:
         drawn += 1
     if not drawn:
         return Text(f"{spec.title}\n\n  ({spec.empty})", style="dim")
+    if spec.x_range and spec.x_range[0] < spec.x_range[1]:
+        fig.ruler(0).lim(*spec.x_range)
     return Text.from_ansi(str(fig.build()), no_wrap=True)
 
 

@@ -22,7 +22,16 @@ class PruneLog(DataTable):
             self.clear()
             self.shown = 0
         for row in rows[self.shown:]:
-            step = "-" if row.step is None else str(row.step)
-            self.add_row(str(row.epoch), step, row.cell, str(row.edge), row.op,
-                         f"{row.weight:.4f}", f"{row.threshold:.4f}")
+            self.add_row(*row_cells(row))
         self.shown = len(rows)
+
+
+def row_cells(row) -> tuple[str, ...]:
+    """The table cells of one `PruneRow` (`-` for a step the log lacks, `null` for NaN)."""
+    step = "-" if row.step is None else str(row.step)
+    return (str(row.epoch), step, row.cell, str(row.edge), row.op, _fixed(row.weight),
+            _fixed(row.threshold))
+
+
+def _fixed(value: float | None) -> str:
+    return "null" if value is None else f"{value:.4f}"

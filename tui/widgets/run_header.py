@@ -10,6 +10,50 @@ from tui.charts import format_seconds
 
 STATUS_STYLES = {"running": "bold green", "finished": "bold blue", "stopped": "bold yellow",
                  "failed": "bold red", "stale": "bold magenta", "waiting": "dim"}
+REASON_CHARS = 120
+
+
+def header_text(view: state.RunView, now: float, following: bool) -> Text:
+    """The header of `view` at time `now` (pure: the widget only shows it)."""
+    status = state.status(view, now)
+    text = Text()
+    text.append(f" {view.name} ", style="bold reverse")
+    text.append(f" {status} ", style=STATUS_STYLES.get(status, ""))
+    if view.diverged:
+        # The epoch as the log and the charts' x axis number it.
+        text.append(f" diverged at epoch {view.diverged_at} ", style="bold white on red")
+    if view.method:
+        text.append(f" {view.method}", style="bold")
+    if view.last_epoch is not None:
+        cap = f"/{view.epoch_cap}" if view.epoch_cap else ""
+        text.append(f" epoch {view.last_epoch + 1}{cap}")
+    if view.step and view.end_status is None:
+        per = f"/{view.steps_per_epoch}" if view.steps_per_epoch else ""
+        text.append(f" · step {view.step[1]}{per} of epoch {view.step[0] + 1}")
+    text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
+    points = view.points()
+    if points and points[-1].live_ops is not None:
+        last = points[-1]
+        text.append(f" · live ops {last.live_ops}/{last.total_ops} · T {_fixed(last.temperature)}")
+    if view.final_prune:
+        before, after = view.final_prune["before"], view.final_prune["after"]
+        text.append(f" · final prune: val acc {_fixed(before, '?')} -> {_fixed(after, '?')}")
+    if view.end_reason and view.end_status:
+        reason = view.end_reason
+        reason = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS - 3] + "..."
+        text.append(f" · {reason}", style="dim")
+    if view.errors:
+        text.append(f" · {len(view.errors)} bad log line(s) skipped", style="bold red")
+    if not view.log_found:
+        text.append(f"  no events.jsonl in {view.path} yet: waiting for the search to "
+                    f"write it", style="yellow")
+    if not following:
+        text.append("  [paused]", style="bold yellow")
+    return text
+
+
+def _fixed(value: float | None, missing: str = "null") -> str:
+    return missing if value is None else f"{value:.3f}"
 
 
 class RunHeader(Static):
@@ -22,35 +66,6 @@ class RunHeader(Static):
 
     def show(self, view: state.RunView, now: float, following: bool) -> None:
         self.status = state.status(view, now)
-        text = Text()
-        text.append(f" {view.name} ", style="bold reverse")
-        text.append(f" {self.status} ", style=STATUS_STYLES.get(self.status, ""))
-        if view.method:
-            text.append(f" {view.method}", style="bold")
-        if view.last_epoch is not None:
-            cap = f"/{view.epoch_cap}" if view.epoch_cap else ""
-            text.append(f" epoch {view.last_epoch + 1}{cap}")
-        if view.step and view.end_status is None:
-            per = f"/{view.steps_per_epoch}" if view.steps_per_epoch else ""
-            text.append(f" · step {view.step[1]}{per} of epoch {view.step[0] + 1}")
-        text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
-        points = view.points()
-        if points and points[-1].live_ops is not None:
-            last = points[-1]
-            text.append(f" · live ops {last.live_ops}/{last.total_ops}"
-                        f" · T {last.temperature:.3f}")
-        if view.final_prune:
-            before, after = view.final_prune["before"], view.final_prune["after"]
-            shown = "?" if before is None else f"{before:.3f}"
-            text.append(f" · final prune: val acc {shown} -> {after:.3f}")
-        if view.end_reason and view.end_status:
-            text.append(f" · {view.end_reason}", style="dim")
-        if view.errors:
-            text.append(f" · {len(view.errors)} bad log line(s) skipped", style="bold red")
-        if not view.log_found:
-            text.append(f"  no events.jsonl in {view.path} yet: waiting for the search to "
-                        f"write it", style="yellow")
-        if not following:
-            text.append("  [paused]", style="bold yellow")
+        text = header_text(view, now, following)
         self.line = text.plain
         self.update(text)
