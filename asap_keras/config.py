@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import tomllib
 import types
 import typing
 import unicodedata
@@ -13,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-import tomllib
 
 from asap_keras.errors import ConfigError, quote
 from asap_keras.errors import fail_config as _fail
-from asap_keras.search.config import SearchConfig
+from asap_keras.search.config import SearchConfig, check_method_space
 
-DATA_SOURCES = ("digits", "tfds", "folder")
+# "arrays": images passed to the Python API (`asap_keras.search(data=(x, y))`).
+DATA_SOURCES = ("digits", "tfds", "folder", "arrays")
 STRATEGIES = ("default", "mirrored")
 MAX_NAME = 100  # run.name becomes a directory name
 MAX_TEXT = 4096  # any config string, paths included (Linux PATH_MAX)
@@ -65,6 +66,9 @@ class DataConfig:
                                           "note": "0 uses every example"})
     augment: bool = False
     test_root: str = ""
+    download: bool = True
+    split: str = "train"
+    test_split: str = "test"
 
     def validate(self, prefix: str) -> None:
         if self.source not in DATA_SOURCES:
@@ -80,6 +84,14 @@ class DataConfig:
         if self.test_root and self.source != "folder":
             _fail(f"{prefix}.test_root", "is an image folder of test images and needs "
                   "data.source='folder'", self.test_root)
+        for key, default in (("split", "train"), ("test_split", "test")):
+            value = getattr(self, key)
+            if not value.strip():
+                _fail(f"{prefix}.{key}", "must name a tensorflow-datasets split (e.g. "
+                      "'train', 'train[:90%]', 'validation')", value)
+            if value != default and self.source != "tfds":
+                _fail(f"{prefix}.{key}", "is a tensorflow-datasets split and needs "
+                      "data.source='tfds'", value)
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,15 @@ class SpaceConfig:
     nodes: int = field(default=4, metadata={"range": (2, 16),
                                           "note": "the genotype keeps 2 edges per node"})
     stem_multiplier: int = field(default=3, metadata={"range": (1, 16)})
+    # "darts": 2 edges per node, one op each; "free": any ops per edge and inputs per node.
+    topology: str = "darts"
 
     def validate(self, prefix: str) -> None:
         from asap_keras.space.primitives import ALL_OPS, OP_SETS, op_set
+        from asap_keras.space.topology import TOPOLOGIES
 
+        if self.topology not in TOPOLOGIES:
+            _fail(f"{prefix}.topology", f"must be one of {list(TOPOLOGIES)}", self.topology)
         # Unknown names first, here, so the message quotes one name, not a whole long list.
         if isinstance(self.ops, str):
             if self.ops not in OP_SETS:
@@ -145,6 +162,7 @@ class Config:
         if self.data.test_root:  # a search must never see the held-out images
             _fail("data.test_root", "is read by `asap-keras train` only; a search never "
                   "touches test images", self.data.test_root)
+        check_method_space(self.search, self.space)  # topology, ops and keep vs the method
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:
@@ -183,7 +201,7 @@ def _refuse_unknown_key(key: Any, value: Any, path: str, known: set) -> None:
     shown = key if plain else quote(key, 24)
     dotted = f"{path}.{shown}" if path else shown
     raise ConfigError(f"unknown config key {dotted}; known keys here: "
-                      f"{', '.join(sorted(known))}. Received: {shown}={quote(value, 50)}")
+                      f"{', '.join(sorted(known))}. Received: {shown}={quote(value, 40)}")
 
 
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}

@@ -26,6 +26,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "checkpoint": ("epoch", "path"),
     "genotype": ("epoch", "genotype"),
     "final_prune": ("epoch", "genotype", "val_accuracy", "val_loss", "live_ops", "total_ops"),
+    "pareto": ("epoch", "genotype", "multiply_adds", "params", "val_accuracy", "entered"),
     "run_end": ("status", "epoch", "reason"),
 }
 RUN_STATUSES = ("finished", "stopped", "failed", "interrupted")
@@ -46,7 +47,11 @@ FIELD_TYPES: dict[str, dict[str, str]] = {
               "threshold": "number", "grace": "bool", "sparsity": "number",
               "entropy": "metrics", "ops": "strs", "phi": "matrices", "alive": "masks",
               "metrics": "metrics", "epoch_seconds": "number", "step_seconds": "number",
-              "live_ops": "int", "total_ops": "int", "discrete": "bool"},
+              "live_ops": "int", "total_ops": "int", "discrete": "bool",
+              # Where op weights are not a distribution (GOLD's gates, NAP's alphas),
+              # `entropy` is empty and `weight_entropy` (of |w| / sum |w| per edge) tells.
+              "relaxation": "str", "weight_entropy": "metrics", "supernet_madds": "int",
+              "lambda": "number"},
     "prune": {"epoch": "int", "step": "int", "cell": "str", "edge": "int", "op": "str",
               "weight": "number", "threshold": "number"},
     "train_epoch": {"epoch": "int", "metrics": "metrics", "epoch_seconds": "number",
@@ -56,6 +61,10 @@ FIELD_TYPES: dict[str, dict[str, str]] = {
     "final_prune": {"epoch": "int", "genotype": "genotype", "val_accuracy": "number",
                     "val_loss": "number", "val_accuracy_before": "number",
                     "live_ops": "int", "total_ops": "int"},
+    # GOLD-NAS: an epoch's cell, its evaluation network's cost, the supernet's accuracy.
+    "pareto": {"epoch": "int", "genotype": "genotype", "multiply_adds": "int",
+               "params": "int", "val_accuracy": "number", "entered": "bool",
+               "front_size": "int", "stable_epochs": "int", "stable": "bool"},
     "run_end": {"status": "status", "epoch": "int", "reason": "str", "seconds": "number"},
 }
 # Integers a float holds exactly: epochs and counts far beyond any run, small enough to chart.
@@ -65,6 +74,8 @@ MAX_ANY_INT = 2**63
 # Deeper than any event the writer produces (a config value is 4 levels down).
 MAX_DEPTH = 20
 GENOTYPE_KEYS = ("normal", "normal_concat", "reduce", "reduce_concat")
+# A genotype's cell topologies (asap_keras.space.topology, which this module does not import).
+GENOTYPE_TOPOLOGIES = ("darts", "free")
 
 class _LongInteger(str):
     """The digits of an integer too long to hold, kept so the error can say where it was."""
@@ -318,18 +329,36 @@ def _pair(value, path):
         raise _fail(path, "an [op, source] pair (a string, an integer >= 0)", value)
 
 
+def _triple(value, path):
+    if (type(value) is not list or len(value) != 3 or type(value[0]) is not str
+            or not _is_int(value[1]) or not _is_int(value[2]) or not 0 <= value[1] < value[2]
+            or value[2] < 2):
+        raise _fail(path, "an [op, source, node] triple (a string, integers 0 <= source < "
+                    "node, node >= 2)", value)
+
+
 def _genotype(value, path):
-    """The DARTS format of `Genotype.to_dict`: its structure, which is what the monitor uses."""
+    """`Genotype.to_dict`'s structure (what the monitor uses): DARTS, 2 `[op, source]` pairs
+    per node, or `"topology": "free"`, `nodes` and any number of `[op, source, node]`."""
     _object(value, path)
-    missing = [key for key in GENOTYPE_KEYS if key not in value]
+    topology = value.get("topology", "darts")
+    if type(topology) is not str or topology not in GENOTYPE_TOPOLOGIES:
+        raise _fail(f"{path}.topology", f"one of {GENOTYPE_TOPOLOGIES}", topology)
+    free = topology == "free"
+    keys = GENOTYPE_KEYS + (("nodes",) if free else ())
+    missing = [key for key in keys if key not in value]
     if missing:
-        raise _fail(path, f"a genotype with keys {list(GENOTYPE_KEYS)} (misses {missing})",
-                    value)
+        raise _fail(path, f"a genotype with keys {list(keys)} (misses {missing})", value)
+    if free:
+        _int(value["nodes"], f"{path}.nodes")
     for cell in ("normal", "reduce"):
-        _list(value[cell], f"{path}.{cell}", _pair, "[op, source] pairs")
-        if len(value[cell]) % 2:
-            raise _fail(f"{path}.{cell}", "2 [op, source] pairs per node (an even count)",
-                        value[cell])
+        if free:
+            _list(value[cell], f"{path}.{cell}", _triple, "[op, source, node] triples")
+        else:
+            _list(value[cell], f"{path}.{cell}", _pair, "[op, source] pairs")
+            if len(value[cell]) % 2:
+                raise _fail(f"{path}.{cell}", "2 [op, source] pairs per node (an even count)",
+                            value[cell])
         _ints(value[f"{cell}_concat"], f"{path}.{cell}_concat")
 
 

@@ -99,7 +99,7 @@ def test_ops_take_a_set_name_or_a_list_of_names():
 
 
 @pytest.mark.parametrize("ops, message", [
-    ("nasnet", r"space\.ops must be one of \['asap', 'darts'\].*Received: ops='nasnet'"),
+    ("nasnet", r"space\.ops must be one of \['asap', 'darts', 'gold'\].*Received: ops='nasnet'"),
     (["sep_conv_3x3", "conv_7x7"],
      r"space\.ops\[1\] is not a known op; known ops: .*Received: ops\[1\]='conv_7x7'"),
     (["skip_connect"] * 9, r"space\.ops lists an op twice"),
@@ -115,7 +115,8 @@ def test_bad_op_lists_name_the_value(ops, message):
 
 @pytest.mark.parametrize("raw, message", [
     ({"search": {"method": "enas"}},
-     r"search\.method must be one of \('asap', 'darts', 'magnitude', 'accum_grad'\)"),
+     r"search\.method must be one of \('asap', 'darts', 'magnitude', 'accum_grad', "
+     r"'gold', 'nap'\)"),
     ({"search": {"darts": {"order": 3}}},
      r"search\.darts\.order must be in \[1, 2\] \(1: first order; 2: unrolled.*Received: order=3"),
     ({"search": {"anneal": {"schedule": "linear"}}},
@@ -133,6 +134,24 @@ def test_bad_op_lists_name_the_value(ops, message):
      r"final_epoch=12"),
     ({"search": {"method": "accum_grad", "epochs": 10, "accum_grad": {"start_epoch": 10}}},
      r"Received: start_epoch=10, final_epoch=10"),
+    ({"search": {"gold": {"penalty": "l1"}}}, r"search\.gold\.penalty must be one of"),
+    ({"search": {"gold": {"xi_min": 0.1, "xi_max": 0.05}}},
+     r"search\.gold\.xi_max must be in \[xi_min, 1\) \(xi_min = 0\.1\)\. "
+     r"Received: xi_max=0\.05"),
+    ({"search": {"gold": {"c0": 1.0}}}, r"search\.gold\.c0 must be > 1"),
+    ({"search": {"method": "nap", "epochs": 10, "nap": {"prune_start": 10}}},
+     r"prune_start < final_epoch <= search\.epochs \(10\)\. Received: prune_start=10"),
+    ({"search": {"method": "nap", "nap": {"keep": 7}}, "space": {"ops": "asap"}},
+     r"search\.nap\.keep must be in \[8, 98\] .*Received: keep=7"),
+    ({"search": {"method": "asap"}, "space": {"topology": "free"}},
+     r"space\.topology = 'free' needs a search\.method .*Received: topology='free', "
+     r"method='asap'"),
+    ({"search": {"method": "gold"}, "space": {"ops": "darts"}},
+     r"search\.method = 'gold' has no 'none' op; remove it from space\.ops"),
+    ({"search": {"arch_optimizer": {"kind": "rmsprop"}}},
+     r"search\.arch_optimizer\.kind must be one of \('auto', 'adam', 'sgd'\)"),
+    ({"search": {"arch_optimizer": {"lr": "fast"}}},
+     r"search\.arch_optimizer\.lr must be > 0, or \"auto\".*Received: lr='fast'"),
 ])
 def test_method_tables_are_validated(raw, message):
     with pytest.raises(ConfigError, match=message):
@@ -145,3 +164,25 @@ def test_zhu_gupta_defaults_follow_the_paper_proportions():
     assert cfg.search.magnitude.epochs_of(cfg.search.epochs) == (20, 50)
     cfg = config_from_dict({"search": {"method": "accum_grad", "epochs": 4}})
     assert cfg.search.accum_grad.epochs_of(4) == (2, 4)
+
+
+def test_the_alpha_optimizer_defaults_follow_the_method_and_round_trip(tmp_path):
+    from asap_keras.config import dump_config, load_config
+
+    asap = config_from_dict({}).search.arch_optimizer
+    assert (asap.kind, asap.lr, asap.weight_decay) == ("adam", 3e-4, 1e-3)  # DARTS' Adam
+    gold = config_from_dict({"search": {"method": "gold"}}).search.arch_optimizer
+    assert (gold.kind, gold.lr, gold.momentum, gold.weight_decay) == ("sgd", 1.0, 0.9, 0.0)
+    # A value given stays; the rest takes the method's defaults.
+    mixed = config_from_dict({"search": {"method": "gold",
+                                         "arch_optimizer": {"lr": 0.03}}}).search
+    assert (mixed.arch_optimizer.kind, mixed.arch_optimizer.lr) == ("sgd", 0.03)
+    adam = config_from_dict({"search": {"method": "gold",
+                                        "arch_optimizer": {"kind": "adam"}}}).search
+    assert (adam.arch_optimizer.lr, adam.arch_optimizer.weight_decay) == (3e-4, 1e-3)
+    # The resolved config holds numbers, and reads back equal.
+    cfg = config_from_dict({"search": {"method": "gold"}, "space": {"ops": "gold"}})
+    text = dump_config(cfg)
+    assert "auto" not in text
+    (tmp_path / "c.toml").write_text(text)
+    assert load_config(tmp_path / "c.toml") == cfg

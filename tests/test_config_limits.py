@@ -4,12 +4,15 @@ import dataclasses
 import math
 import re
 import typing
+from pathlib import Path
 
 import pytest
 
 from asap_keras.child.config import TrainConfig
 from asap_keras.config import Config, apply_overrides, config_from_dict, load_config
 from asap_keras.errors import QUOTE_LIMIT, ConfigError, fail_config, quote
+
+DIGITS = str(Path(__file__).parent.parent / "configs" / "digits.toml")
 
 
 def _fields(schema, prefix=""):
@@ -67,6 +70,12 @@ RANGES = {
     "search.accum_grad.start_epoch": (-1, 100_000),
     "search.accum_grad.final_epoch": (-1, 100_000),
     "search.accum_grad.power": (1, 10),
+    "search.gold.n0": (1, 10**6),
+    "search.gold.t_stable": (0, 100_000),
+    "search.nap.prune_start": (-1, 100_000),
+    "search.nap.final_epoch": (-1, 100_000),
+    "search.nap.power": (1, 10),
+    "search.nap.keep": (1, 10**4),
     "model.layers": (3, 200),
     "model.channels": (2, 4096),
     "train.epochs": (1, 100_000),
@@ -299,3 +308,23 @@ def test_bad_files_are_one_error(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     _one_line(str(info.value))
+
+
+@pytest.mark.parametrize("override, key", [
+    ('data.split="train[:90%]"', "data.split"),
+    ('data.test_split="validation"', "data.test_split")])
+def test_tfds_splits_need_a_tfds_source(override, key):
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        load_config(DIGITS, [override])
+
+
+def test_an_empty_tfds_split_is_refused():
+    with pytest.raises(ConfigError, match=r"data\.split"):
+        load_config(DIGITS, ['data.source="tfds"', 'data.name="cifar10"', 'data.split=" "'])
+
+
+def test_tfds_splits_are_accepted_for_tfds():
+    cfg = load_config(DIGITS, ['data.source="tfds"', 'data.name="cifar10"',
+                               'data.split="train[:90%]"', 'data.test_split="train[90%:]"'])
+    assert (cfg.data.split, cfg.data.test_split, cfg.data.download) == (
+        "train[:90%]", "train[90%:]", True)

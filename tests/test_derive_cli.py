@@ -151,3 +151,39 @@ def test_a_write_that_fails_midway_leaves_nothing_behind(tmp_path, capsys, monke
     assert "No space left" in err
     monkeypatch.undo()
     assert sorted(tree(run)) == sorted(before)  # the temporary file is gone again
+
+
+def test_a_run_derives_by_its_methods_rule(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from asap_keras.search import methods
+
+    run = make_run(tmp_path)
+    (run / "config.resolved.toml").write_text("[run]\nname = 'synthetic'\n\n[search]\n"
+                                              "method = 'gold'\n\n[space]\ntopology = 'free'\n")
+    seen = {}
+
+    class KeepEveryAliveOp:
+        """A stand-in free method: every alive op of every edge into node 2."""
+
+        def derive(self, state, op_names, nodes):
+            seen["nodes"], seen["ops"] = nodes, list(op_names)
+            cells = [[(op_names[k], src, 2) for e, src in enumerate((0, 1))
+                      for k in np.flatnonzero(state["alive"][t][e])] for t in ("normal", "reduce")]
+            return Genotype.free(*cells, nodes=nodes)
+
+    def make_method(search, num_ops, topology):
+        seen["method"], seen["num_ops"], seen["topology"] = search.method, num_ops, topology
+        return KeepEveryAliveOp()
+
+    monkeypatch.setattr(methods, "make_method", make_method)
+    assert main(["derive", str(run)]) == 0
+    printed = Genotype.from_json(capsys.readouterr().out)
+    assert seen == {"method": "gold", "num_ops": 3, "topology": "free", "nodes": 2,
+                    "ops": ["sep_conv_3x3", "max_pool_3x3", "skip_connect"]}
+    # The synthetic checkpoints kill op 0 on every other edge: edge 0 (0 -> 2) keeps ops 1
+    # and 2, edge 1 (1 -> 2) all three.
+    assert printed.topology == "free"
+    assert printed.normal == (("max_pool_3x3", 0, 2), ("skip_connect", 0, 2),
+                              ("max_pool_3x3", 1, 2), ("sep_conv_3x3", 1, 2),
+                              ("skip_connect", 1, 2))

@@ -220,3 +220,82 @@ def test_optional_fields_may_be_absent_but_are_typed_when_present(kind, field):
 def test_every_required_field_has_a_type():
     for kind, names in events.REQUIRED_FIELDS.items():
         assert set(names) <= set(events.FIELD_TYPES[kind]), kind
+
+
+FREE_GENOTYPE = {"topology": "free", "nodes": 4,
+                 "normal": [["sep_conv_3x3", 1, 2], ["max_pool_3x3", 1, 2],
+                            ["skip_connect", 2, 5]],
+                 "normal_concat": [2, 5], "reduce": [["avg_pool_3x3", 0, 3]],
+                 "reduce_concat": [3]}
+
+
+def test_a_free_genotype_is_accepted_in_genotype_and_final_prune_events():
+    event = events.decode(_genotype_line(FREE_GENOTYPE))
+    assert event["genotype"] == FREE_GENOTYPE
+    final = json.dumps({"v": 1, "kind": "final_prune", "time": 1, "epoch": 0,
+                        "genotype": FREE_GENOTYPE, "val_accuracy": 0.5, "val_loss": 1.0,
+                        "live_ops": 3, "total_ops": 4})
+    assert events.decode(final)["genotype"] == FREE_GENOTYPE
+    # The DARTS form may name its topology.
+    assert events.decode(_genotype_line({**GOOD_GENOTYPE, "topology": "darts"}))
+
+
+@pytest.mark.parametrize("genotype, path", [
+    ({**FREE_GENOTYPE, "topology": "nas"}, r"genotype\.genotype\.topology .*topology='nas'"),
+    ({**FREE_GENOTYPE, "topology": None}, r"genotype\.genotype\.topology"),
+    ({k: v for k, v in FREE_GENOTYPE.items() if k != "nodes"}, r"misses \['nodes'\]"),
+    ({**FREE_GENOTYPE, "nodes": "4"}, r"genotype\.genotype\.nodes must be an integer"),
+    ({**FREE_GENOTYPE, "normal": [["sep_conv_3x3", 1]]}, r"genotype\.genotype\.normal\[0\] "
+                                                         r"must be an \[op, source, node\]"),
+    ({**FREE_GENOTYPE, "normal": [["sep_conv_3x3", 2, 2]]}, r"normal\[0\] must be an \[op"),
+    ({**FREE_GENOTYPE, "reduce": [[0, 1, 3]]}, r"genotype\.genotype\.reduce\[0\]"),
+    ({**FREE_GENOTYPE, "reduce": [["avg_pool_3x3", 0, True]]}, r"reduce\[0\]"),
+    ({**FREE_GENOTYPE, "reduce": "x"}, r"genotype\.genotype\.reduce must be a list"),
+    ({**FREE_GENOTYPE, "reduce_concat": [3.5]}, r"genotype\.genotype\.reduce_concat\[0\]"),
+    # A DARTS pair list under the free topology is refused (and a triple under DARTS).
+    ({**FREE_GENOTYPE, "normal": GOOD_GENOTYPE["normal"]}, r"normal\[0\] must be an \[op"),
+    ({**GOOD_GENOTYPE, "normal": FREE_GENOTYPE["normal"][:2]}, r"normal\[0\] must be an "
+                                                               r"\[op, source\] pair"),
+])
+def test_malformed_free_genotypes_are_refused_by_path(genotype, path):
+    with pytest.raises(events.EventError, match=path):
+        events.decode(_genotype_line(genotype))
+
+
+@pytest.mark.parametrize("field, good, bad", [
+    ("weight_entropy", {"normal": 0.5, "reduce": None}, {"normal": "high"}),
+    ("relaxation", "sigmoid", 3),
+    ("supernet_madds", 123456, 1.5),
+    ("lambda", 2e-5, "x"),
+])
+def test_the_epoch_fields_of_gold_and_nap_are_optional_and_typed(field, good, bad):
+    assert field not in events.REQUIRED_FIELDS["epoch"]
+    assert events.decode(_epoch_line(**{field: good}))[field] == good
+    assert field not in events.decode(_epoch_line()).data
+    # GOLD's and NAP's weights are no distribution: their `entropy` is empty.
+    assert events.decode(_epoch_line(entropy={}, **{field: good}))["entropy"] == {}
+    with pytest.raises(events.EventError, match=f"epoch.{field}"):
+        events.decode(_epoch_line(**{field: bad}))
+
+
+def _pareto_line(**fields):
+    record = {"v": 1, "kind": "pareto", "time": 1.0, "epoch": 3, "genotype": GOOD_GENOTYPE,
+              "multiply_adds": 123456, "params": 789, "val_accuracy": 0.5, "entered": True,
+              "front_size": 2, "stable_epochs": 1, "stable": False}
+    record.update(fields)
+    return json.dumps({k: v for k, v in record.items() if v is not ...})
+
+
+def test_a_pareto_event_is_typed():
+    event = events.decode(_pareto_line())
+    assert (event["multiply_adds"], event["entered"]) == (123456, True)
+    assert events.decode(_pareto_line(val_accuracy=None))["val_accuracy"] is None
+    assert events.decode(_pareto_line(front_size=..., stable=...)).kind == "pareto"
+    with pytest.raises(events.EventError, match="misses fields \\['entered'\\]"):
+        events.decode(_pareto_line(entered=...))
+    for field, bad in (("multiply_adds", 1.5), ("entered", 1), ("stable_epochs", "2"),
+                       ("genotype", {"normal": []})):
+        with pytest.raises(events.EventError, match=f"pareto.{field}"):
+            events.decode(_pareto_line(**{field: bad}))
+    line = events.encode("pareto", when=1.0, **events.decode(_pareto_line()).data)
+    assert events.decode(line) == event

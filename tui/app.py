@@ -80,7 +80,9 @@ class MonitorApp(App):
                 yield PruneLog(id="prunes")
             with Vertical(id="charts"):
                 for name in charts.CHART_NAMES:
-                    yield Chart(name, id=f"chart-{name}")
+                    # Shown once a run logs what it draws (`ChartSpec.shown`).
+                    yield Chart(name, id=f"chart-{name}", classes="optional"
+                                if name in charts.OPTIONAL else "")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -162,7 +164,9 @@ class MonitorApp(App):
         self.query_one(CellGraph).show(self.view, self.cell_type)
         self.query_one(PruneLog).show(self.view.prunes)
         for spec in charts.build_specs(self.views, self.selected):
-            self.query_one(f"#chart-{spec.name}", Chart).show(spec)
+            chart = self.query_one(f"#chart-{spec.name}", Chart)
+            chart.display = spec.shown
+            chart.show(spec)
 
     # Key actions.
     def action_help(self) -> None:
@@ -199,6 +203,8 @@ class MonitorApp(App):
         base = f"asap-monitor-{self.view.name}-{stamp}"
         written = [Path(self.save_screenshot(f"{base}.svg", str(self.export_dir)))]
         for chart in self.query(Chart):
+            if not chart.display:  # the Pareto chart of a run without records
+                continue
             written.append(Path(chart.export_svg(
                 str(self.export_dir / f"{base}-{chart.chart_name}.svg"))))
         self.notify(f"saved {len(written)} SVG files to {self.export_dir}/{base}*.svg")

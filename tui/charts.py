@@ -5,18 +5,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tui import state
+from tui import pareto, state
 
 # Stable run colours: a run keeps its colour for as long as the monitor runs.
 RUN_COLORS = ((86, 156, 255), (255, 150, 60), (90, 200, 120), (230, 90, 160),
               (190, 170, 60), (150, 120, 240), (70, 200, 200), (220, 80, 70))
 # Within one run, series are told apart by marker.
 MARKERS = ("braille", "hd", "•")
-CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time")
+CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time",
+               "pareto")
 SEARCH_ONLY = ("sparsity", "entropy", "temperature")  # a retraining run has none of these
+OPTIONAL = ("pareto",)  # hidden until a run logs what they draw
 NO_EPOCH_YET = "no epoch finished yet"
 NO_FINITE_VALUE = "no finite value to draw (NaN and inf are logged as null)"
 TRAINING_RUN = "a training run: no search to chart"
+NO_ACCURACY = "no record with a validation accuracy yet"
+# Pareto records: the front joined by a line (both rise along it), the dominated as dots.
+FRONT_MARKER, DOMINATED_MARKER = "●", "·"
+# Multiply-adds are charted in the largest unit that keeps the values at 1 or more.
+MADDS_UNITS = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 # plotext fails on a range wider than the float range; values beyond this are drawn as gaps.
 MAX_MAGNITUDE = 1e300
 
@@ -31,6 +38,7 @@ class Series:
     color: tuple
     marker: str = "braille"
     yside: str = "left"
+    lines: bool = True  # False: a scatter of points
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class ChartSpec:
     empty: str = NO_EPOCH_YET  # what an empty chart says
     # The epochs every chart spans, so a line that stops (a diverged loss) shows where.
     x_range: tuple | None = None
+    shown: bool = True  # the Pareto chart is shown only for runs that log Pareto records
 
 
 def run_color(index: int) -> tuple:
@@ -74,14 +83,14 @@ def drawable(xs: list, ys: list) -> tuple[list, list]:
     return [x for x, _ in pairs], [y for _, y in pairs]
 
 
-def _series(run_label, index, parts, yside="left"):
+def _series(run_label, index, parts, yside="left", markers=MARKERS, lines=True):
     out = []
     for k, (name, points) in enumerate(parts):
         xs, ys = drawable(*points)
         if xs:
             label = f"{run_label}{name}" if name else run_label.rstrip(" ")
-            out.append(Series(label, xs, ys, run_color(index), MARKERS[k % len(MARKERS)],
-                              yside))
+            out.append(Series(label, xs, ys, run_color(index), markers[k % len(markers)],
+                              yside, lines))
     return out
 
 
@@ -90,20 +99,85 @@ def _points(view, attr):
     return [p.epoch for p in pts], [getattr(p, attr) for p in pts]
 
 
-def _entropy(view, cell_type):
-    pts = [p for p in view.points() if cell_type in p.entropy]
-    return [p.epoch for p in pts], [p.entropy[cell_type] for p in pts]
+def _entropy(view, cell_type, of_weights):
+    """Phi's entropy per epoch, or (`of_weights`) that of |w| / sum |w| in the epochs whose
+    weights are no distribution (GOLD, NAP: their `entropy` is empty)."""
+    xs, ys = [], []
+    for point in view.points():
+        if point.weights_are_distribution == of_weights:
+            continue
+        value = (point.weight_entropy if of_weights else point.entropy).get(cell_type)
+        if value is not None:
+            xs.append(point.epoch)
+            ys.append(value)
+    return xs, ys
+
+
+def madds_unit(values) -> tuple[float, str]:
+    """`(divisor, suffix)` that shows multiply-adds `values` as numbers of at least 1."""
+    top = max((abs(v) for v in values if is_drawable(v)), default=0.0)
+    return next(((d, s) for d, s in MADDS_UNITS if top >= d), (1.0, ""))
+
+
+def _madds(view, divisor):
+    xs, ys = _points(view, "supernet_madds")
+    return xs, [y / divisor for y in ys]
+
+
+def _pareto(view, divisor):
+    """The run's front and its dominated records as `(multiply-adds, accuracy)` points."""
+    points = view.pareto_points()
+    front = pareto.front(points)
+    on_front = {p.epoch for p in front}
+    rest = [p for p in points if p.epoch not in on_front and p.val_accuracy is not None]
+    return [([p.multiply_adds / divisor for p in group], [p.val_accuracy for p in group])
+            for group in (front, rest)]
+
+
+def pareto_title(views: list, selected: int, unit: str) -> str:
+    """The Pareto chart's title: the markers, and the selected run's front size out of its
+    records (the legend, which would hide the cheap and accurate corner, is left out)."""
+    view = views[selected] if views else None
+    size = ""
+    if view is not None and view.pareto:
+        size = f" {len(pareto.front(view.pareto_points()))}/{len(view.pareto)}"
+    return (f"Pareto {FRONT_MARKER} front{size}, {DOMINATED_MARKER} dominated: "
+            f"val acc vs MAdds{f' ({unit})' if unit else ''}")
 
 
 def build_specs(views: list, selected: int) -> list[ChartSpec]:
-    """The six charts; with several runs, every run is overlaid in its own colour."""
+    """The charts; with several runs, every run is overlaid in its own colour.
+
+    The Pareto chart is shown (`ChartSpec.shown`) only where a run logs Pareto records
+    (GOLD-NAS). Entropy is Phi's, or that of |w| / sum |w| for runs whose weights are no
+    distribution (marked "w"); supernet multiply-adds go on the sparsity chart's right.
+    """
     overlay = len(views) > 1
     specs = {name: [] for name in CHART_NAMES}
+    of_weights = any(not p.weights_are_distribution for v in views for p in v.epochs.values())
+    of_phi = any(p.weights_are_distribution and p.entropy for v in views
+                 for p in v.epochs.values())
+    divisor, unit = madds_unit([p.supernet_madds for v in views for p in v.epochs.values()])
+    madds = any(is_drawable(p.supernet_madds) for v in views for p in v.epochs.values())
+    pareto_divisor, pareto_unit = madds_unit(
+        [r.multiply_adds for v in views for r in v.pareto.values()])
+    # One run's records need no legend (it would hide the cheap and accurate corner).
+    pareto_runs = sum(bool(v.pareto) for v in views)
     for index, view in enumerate(views):
         prefix = f"{view.name} " if overlay else ""
-        specs["sparsity"] += _series(prefix, index, [("", _points(view, "sparsity"))])
+        specs["sparsity"] += _series(prefix, index,
+                                     [("pruned" if madds else "", _points(view, "sparsity"))])
+        specs["sparsity"] += _series(prefix, index, [("MAdds", _madds(view, divisor))],
+                                     yside="right", markers=MARKERS[1:])
         specs["entropy"] += _series(prefix, index, [
-            (t, _entropy(view, t)) for t in state.CELL_TYPES])
+            (t, _entropy(view, t, False)) for t in state.CELL_TYPES])
+        specs["entropy"] += _series(prefix, index, [
+            (f"{t} w" if of_phi else t, _entropy(view, t, True)) for t in state.CELL_TYPES])
+        front, dominated = _pareto(view, pareto_divisor)
+        named = prefix if pareto_runs > 1 else ""
+        specs["pareto"] += _series(named, index, [("", front)], markers=(FRONT_MARKER,))
+        specs["pareto"] += _series(named, index, [("", dominated)],
+                                   markers=(DOMINATED_MARKER,), lines=False)
         specs["temperature"] += _series(prefix, index, [("T", _points(view, "temperature"))])
         specs["temperature"] += _series(prefix, index, [("theta", _points(view, "threshold"))],
                                         yside="right")
@@ -116,20 +190,28 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
         specs["epoch_time"] += _series(prefix, index, [("", _points(view, "seconds"))])
     eta = state.eta_seconds(views[selected]) if views else None
     titles = {
-        "sparsity": "sparsity (pruned fraction)",
-        "entropy": "mean normalized entropy",
+        "sparsity": (f"sparsity (left), MAdds{f' in {unit}' if unit else ''} (right)"
+                     if madds else "sparsity (pruned fraction)"),
+        "entropy": ("mean normalized entropy" if not of_weights
+                    else "mean normalized entropy of |w| / Σ|w|" if not of_phi
+                    else "normalized entropy: Phi, |w|/Σ|w| (w)"),
         "temperature": "temperature T (left), threshold theta (right)",
         "loss": "loss",
         "accuracy": "accuracy",
         "epoch_time": "epoch seconds" + (f" · left ≤ {format_seconds(eta)}"
                                          if eta is not None else ""),
+        "pareto": pareto_title(views, selected, pareto_unit),
     }
     training_only = bool(views) and all(v.run_kind == "train" for v in views)
     epochs = [e for v in views for e in v.epochs if is_drawable(e)]
     x_range = (min(epochs), max(epochs)) if epochs else None
+    has_pareto = any(v.pareto for v in views)
     return [ChartSpec(name, titles[name], specs[name],
                       TRAINING_RUN if training_only and name in SEARCH_ONLY
-                      else NO_FINITE_VALUE if epochs else NO_EPOCH_YET, x_range)
+                      else NO_ACCURACY if name == "pareto" and has_pareto
+                      else NO_FINITE_VALUE if epochs else NO_EPOCH_YET,
+                      None if name == "pareto" else x_range,
+                      has_pareto if name == "pareto" else True)
             for name in CHART_NAMES]
 
 
@@ -143,3 +225,11 @@ def format_seconds(seconds: float | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def format_madds(value: float | None) -> str:
+    """`397k`, `1.25M`, `598M` (3 significant digits); `-` for None or a non-finite number."""
+    if not is_drawable(value):
+        return "-"
+    divisor, suffix = madds_unit([value])
+    return f"{value / divisor:.3g}{suffix}"

@@ -8,6 +8,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.pareto import ParetoPoint
+
 CELL_TYPES = ("normal", "reduce")
 END_STATUS = {"finished": "finished", "stopped": "stopped", "interrupted": "stopped",
               "failed": "failed"}
@@ -20,13 +22,18 @@ DIVERGENCE_METRICS = ("loss", "val_loss", "arch_loss")
 # How a run stopped by a non-finite loss ends its log (`run_end` failed, with this reason).
 DIVERGED_REASON = re.compile(r"diverged\b.*?\bat epoch (\d+)", re.IGNORECASE)
 MAX_EPOCH_CAP = 2**53
+# Where the op weights form a distribution per edge (Phi); GOLD's gates ("sigmoid") and
+# NAP's alphas ("identity") do not: they are shown as w and may be negative or above 1.
+DISTRIBUTION = "softmax"
 
 
 @dataclass(frozen=True)
 class EpochPoint:
     """One epoch's numbers, as the charts draw them (a retraining run has no search fields).
 
-    A number logged as null (NaN or inf when written) is None: a gap in the charts.
+    A number logged as null (NaN or inf when written) is None: a gap in the charts. Fields
+    a log of before GOLD and NAP lacks: `relaxation` ("softmax" there), `weight_entropy`
+    (of |w| / sum |w|), `supernet_madds` and `resource_weight` (GOLD's lambda).
     """
 
     epoch: int
@@ -38,6 +45,16 @@ class EpochPoint:
     seconds: float | None
     live_ops: int | None
     total_ops: int | None
+    relaxation: str = DISTRIBUTION
+    weight_entropy: dict = field(default_factory=dict)
+    supernet_madds: float | None = None
+    resource_weight: float | None = None
+
+    @property
+    def weights_are_distribution(self) -> bool:
+        """Whether the epoch's op weights are Phi (so `entropy` tells), not w (GOLD, NAP:
+        `entropy` is empty and `weight_entropy` tells)."""
+        return self.relaxation == DISTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -83,8 +100,12 @@ class RunView:
     epochs: dict = field(default_factory=dict)
     prunes: list = field(default_factory=list)
     ops: tuple = ()
+    # The latest epoch's op weights: Phi (in [0, 1], sum 1 per edge) where `relaxation` is
+    # softmax, else w (GOLD's gates, NAP's alphas: any sign, no sum).
     phi: dict = field(default_factory=dict)
     alive: dict = field(default_factory=dict)
+    relaxation: str = DISTRIBUTION
+    pareto: dict = field(default_factory=dict)  # epoch -> ParetoPoint
     genotype: dict | None = None
     final_prune: dict | None = None
     step: tuple | None = None
@@ -105,6 +126,10 @@ class RunView:
     @property
     def last_epoch(self) -> int | None:
         return max(self.epochs) if self.epochs else None
+
+    def pareto_points(self) -> list[ParetoPoint]:
+        """The Pareto records (GOLD-NAS) in epoch order."""
+        return [self.pareto[e] for e in sorted(self.pareto)]
 
     @property
     def diverged(self) -> bool:
@@ -161,6 +186,7 @@ def _start(view: RunView, data: dict) -> None:
     # A resumed run redoes every epoch from its checkpoint on; what was logged after it is void.
     view.epochs = {e: p for e, p in view.epochs.items() if e < start}
     view.prunes = [row for row in view.prunes if row.epoch < start]
+    view.pareto = {e: p for e, p in view.pareto.items() if e < start}
     if view.diverged_at is not None and view.diverged_at >= start:
         view.diverged_at = None
 
@@ -174,10 +200,13 @@ def _step(view: RunView, data: dict) -> None:
 
 def _epoch(view: RunView, data: dict) -> None:
     epoch = int(data["epoch"])
+    relaxation = str(data.get("relaxation") or DISTRIBUTION)
     point = EpochPoint(
         epoch, _number(data["temperature"]), _number(data["threshold"]),
         _number(data["sparsity"]), _numbers(data["entropy"]), _numbers(data["metrics"]),
-        _number(data["epoch_seconds"]), int(data["live_ops"]), int(data["total_ops"]))
+        _number(data["epoch_seconds"]), int(data["live_ops"]), int(data["total_ops"]),
+        relaxation, _numbers(data.get("weight_entropy") or {}),
+        _number(data.get("supernet_madds")), _number(data.get("lambda")))
     ops = tuple(str(op) for op in data["ops"])
     phi = {str(t): [[_number(w) for w in row] for row in rows]
            for t, rows in data["phi"].items()}
@@ -185,6 +214,7 @@ def _epoch(view: RunView, data: dict) -> None:
              for t, rows in data["alive"].items()}
     view.epochs[epoch] = point
     view.ops, view.phi, view.alive = ops, phi, alive
+    view.relaxation = relaxation
     _check_divergence(view, epoch, data["metrics"], temperature=data["temperature"])
 
 
@@ -201,6 +231,15 @@ def _prune(view: RunView, data: dict) -> None:
                                 str(data["op"]), _number(data["weight"]),
                                 _number(data["threshold"]),
                                 None if step is None else int(step)))
+
+
+def _pareto(view: RunView, data: dict) -> None:
+    epoch = int(data["epoch"])
+    front_size, stable = data.get("front_size"), data.get("stable")
+    view.pareto[epoch] = ParetoPoint(
+        epoch, int(data["multiply_adds"]), int(data["params"]), _number(data["val_accuracy"]),
+        bool(data["entered"]), dict(data["genotype"]),
+        None if front_size is None else int(front_size), None if stable is None else bool(stable))
 
 
 def _genotype(view: RunView, data: dict) -> None:
@@ -222,7 +261,8 @@ def _end(view: RunView, data: dict) -> None:
 
 
 _FOLDS = {"run_start": _start, "step": _step, "epoch": _epoch, "train_epoch": _train_epoch,
-          "prune": _prune, "genotype": _genotype, "final_prune": _final_prune, "run_end": _end}
+          "prune": _prune, "pareto": _pareto, "genotype": _genotype,
+          "final_prune": _final_prune, "run_end": _end}
 
 
 def _check_divergence(view: RunView, epoch: int, metrics: dict, temperature=0.0) -> None:
@@ -318,17 +358,10 @@ def metric_series(view: RunView, name: str) -> tuple[list[int], list[float]]:
 
 
 def edge_endpoints(edges: int) -> list[tuple[int, int]]:
-    """`(source, target)` per edge of a DARTS cell with `edges` edges (inputs 0, 1)."""
+    """`(source, target)` per edge of a cell with `edges` edges (inputs 0, 1); DARTS and
+    free cells have the same edges (every earlier node feeds each node)."""
     out, node = [], 0
     while len(out) < edges:
         out.extend((src, node + 2) for src in range(2 + node))
         node += 1
     return out[:edges]
-
-
-def chosen_edges(view: RunView, cell_type: str) -> set[tuple[int, int, str]]:
-    """`(source, target, op)` of the current genotype's edges of one cell type."""
-    if not view.genotype:
-        return set()
-    pairs = view.genotype.get(cell_type) or []
-    return {(int(src), 2 + i // 2, str(op)) for i, (op, src) in enumerate(pairs)}

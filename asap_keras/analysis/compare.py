@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from asap_keras.analysis import figures as figures_lib
+from asap_keras.analysis import pareto_figure
 from asap_keras.analysis import report as report_lib
+from asap_keras.analysis.pareto_view import json_fields, pareto_view, size_notes
 from asap_keras.analysis.runs import load_run, open_run
 from asap_keras.errors import RunDirError
 from asap_keras.run_dir import atomic_write_text
@@ -14,6 +16,7 @@ CAPTIONS = {
     "fig3_duration_sparsity": "Fig. 3: relative epoch duration and 1 - sparsity per epoch",
     "fig6_validation_accuracy": "Fig. 6: validation accuracy along the search",
     "fig7_cell_entropy": "Fig. 7: mean normalized cell entropy",
+    pareto_figure.STEM: pareto_figure.CAPTION,
 }
 
 
@@ -65,16 +68,26 @@ def compare_runs(run_dirs: list, out_dir) -> tuple[list[Path], list[str]]:
             notes.append(note)
             run.notes.append(note)
         rows.append(report_lib.run_row(run, cost))
-    written, pngs, svgs = [], {}, {}
-    for stem, draw in figures_lib.FIGURES.items():
+    views = [pareto_view(run) for run in searches]
+    for run, view in zip(searches, views):
+        notes += view.notes
+        run.notes += view.notes
+    notes += size_notes(views)
+    draws = {**figures_lib.FIGURES,
+             pareto_figure.STEM: lambda runs: pareto_figure.accuracy_vs_madds(runs, views)}
+    written, pngs, svgs, listed = [], {}, {}, []
+    for stem, draw in draws.items():
         saved = figures_lib.save_figure(draw(searches), out, stem)
         written += [saved["png"], saved["svg"]]
         pngs[CAPTIONS[stem]] = saved["png"].name
         svgs[CAPTIONS[stem]] = saved["svg"].read_text()
+        listed.append({"name": stem, "caption": CAPTIONS[stem], "png": saved["png"].name,
+                       "svg": saved["svg"].name})
     for name, text in (("report.md", report_lib.markdown_report(rows, notes, pngs)),
                        ("report.html", report_lib.html_report(rows, notes, svgs)),
-                       ("compare.json", report_lib.json_report(searches, rows, notes,
-                                                               left_out))):
+                       ("compare.json", report_lib.json_report(
+                           searches, rows, notes, left_out, [json_fields(v) for v in views],
+                           listed))):
         atomic_write_text(out / name, text)
         written.append(out / name)
     return written, notes

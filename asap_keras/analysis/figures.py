@@ -167,18 +167,36 @@ def validation_accuracy(runs: list[RunSeries]) -> Figure:
     return fig
 
 
+def _entropy_of(run: RunSeries) -> tuple[str, str]:
+    """Which entropy a run's Fig. 7 line shows: `(EpochRow field, legend suffix)`.
+
+    Phi's entropy where the op weights are a distribution (softmax); else (GOLD-NAS'
+    gates, NAP's alphas) that of each edge's weights divided by their sum, so named.
+    """
+    if any(row.entropy for row in run.epochs) or not any(row.weight_entropy
+                                                         for row in run.epochs):
+        return "entropy", ""
+    return "weight_entropy", ", entropy of w / sum w"
+
+
 def cell_entropy(runs: list[RunSeries]) -> Figure:
-    """Fig. 7: the mean normalized entropy of the cells per epoch (dotted: per cell type)."""
+    """Fig. 7: the mean normalized entropy of the cells per epoch (dotted: per cell type).
+
+    Runs whose op weights are not a distribution plot the entropy of each edge's weights
+    divided by their sum, and say so in the legend.
+    """
     fig, (ax,) = _new_figure(runs)
     fig.suptitle("Mean normalized cell entropy along the search (cf. ASAP Fig. 7)")
     types = []
     for index, run in enumerate(runs):
         epochs = [row.epoch for row in run.epochs]
-        _plot_series(ax, epochs, [row.mean_entropy for row in run.epochs], index, run.label,
+        key, suffix = _entropy_of(run)
+        means = [getattr(row, f"mean_{key}") for row in run.epochs]
+        _plot_series(ax, epochs, means, index, run.label + suffix,
                      f"{SERIES_GID}-entropy-{index}", [r.grace for r in run.epochs])
-        cell_types = sorted({t for row in run.epochs for t in row.entropy})
+        cell_types = sorted({t for row in run.epochs for t in getattr(row, key)})
         for cell_type, style in zip(cell_types, (":", "-.", (0, (1, 3)))):
-            values = [row.entropy.get(cell_type) for row in run.epochs]
+            values = [getattr(row, key).get(cell_type) for row in run.epochs]
             points = [(e, v) for e, v in zip(epochs, values) if v is not None]
             ax.plot([p[0] for p in points], [p[1] for p in points], linestyle=style,
                     linewidth=1.0, color=run_style(index)["color"], alpha=0.8)

@@ -18,6 +18,7 @@ from asap_keras.analysis.series import (
 )
 from asap_keras.child.cost import network_cost
 from asap_keras.errors import ConfigError, GenotypeError
+from asap_keras.space.topology import FREE
 
 # The paper's CIFAR evaluation network (Sec. 4.2): the size each derived cell is costed at.
 EVALUATION_NETWORK = {"channels": 36, "layers": 20, "variant": "cifar"}
@@ -60,9 +61,17 @@ def run_row(run: RunSeries, cost: dict | None) -> dict:
 
 
 def compact_genotype(genotype: dict | None) -> str:
-    """`normal: sep3@0 sep3@1, ... | reduce: max3@0 ...`: two `op@source` per node."""
+    """One line per genotype dict, either topology.
+
+    DARTS: `normal: sep3@0 sep3@1, ... | reduce: max3@0 ...`, two `op@source` per node.
+    Free: `normal: sep3(0→2) skip(0→2), dil3(2→5) | reduce: ...`, each node's edges as
+    `op(source→node)`; its concat is always its live nodes, so it is not printed.
+    """
     if not genotype:
         return "-"
+    if genotype.get("topology") == FREE:
+        return " | ".join(f"{cell}: {_free_cell(genotype.get(cell) or [])}"
+                          for cell in ("normal", "reduce"))
     parts = []
     for cell in ("normal", "reduce"):
         pairs = genotype.get(cell) or []
@@ -72,6 +81,17 @@ def compact_genotype(genotype: dict | None) -> str:
         kept = "" if concat == list(range(2, len(nodes) + 2)) else f" (concat {concat})"
         parts.append(f"{cell}: {', '.join(nodes)}{kept}")
     return " | ".join(parts)
+
+
+def _free_cell(edges: list) -> str:
+    """A free cell's `[op, source, node]` triples, grouped by node (`compact_genotype`)."""
+    nodes: dict = {}
+    for edge in edges:
+        if (isinstance(edge, list) and len(edge) == 3 and isinstance(edge[0], str)
+                and isinstance(edge[2], int)):
+            op, src, dst = edge  # a malformed file's other entries are not shown
+            nodes.setdefault(dst, []).append(f"{SHORT_OPS.get(op, op)}({src}→{dst})")
+    return ", ".join(" ".join(nodes[dst]) for dst in sorted(nodes))
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -185,19 +205,30 @@ figure svg {{ max-width: 100%; height: auto; }}
 
 
 def json_report(runs: list[RunSeries], rows: list[dict], notes: list[str],
-                left_out: list[str]) -> str:
-    """Every number of the comparison: the rows, each run's series, and the notes."""
+                left_out: list[str], extra: list[dict] | None = None,
+                figures: list[dict] | None = None) -> str:
+    """Every number of the comparison: the rows, each run's series, and the notes.
+
+    Args:
+        runs, rows: the search runs and their `run_row`s.
+        notes: one line per thing a run lacks.
+        left_out: runs not compared (retraining runs).
+        extra: per run, more fields to add (the Pareto view's `json_fields`).
+        figures: one `{"name", "caption", "png", "svg"}` per figure written.
+    """
     out = []
-    for run, row in zip(runs, rows):
+    for index, (run, row) in enumerate(zip(runs, rows)):
         final = run.final_prune
-        out.append({**row, "path": str(run.path) if run.path else None,
+        more = extra[index] if extra else {}
+        out.append({**row, **more, "path": str(run.path) if run.path else None,
                     "image_shape": list(run.image_shape) if run.image_shape else None,
                     "num_classes": run.num_classes, "sessions": len(run.sessions),
                     "skipped_lines": len(run.skipped_lines),
                     "final_prune": None if final is None else asdict(final),
                     "epochs_series": _series(run), "notes": run.notes})
     return json.dumps({"evaluation_network": EVALUATION_NETWORK, "runs": out,
-                       "left_out": left_out, "notes": notes}, indent=2) + "\n"
+                       "left_out": left_out, "notes": notes,
+                       "figures": figures or []}, indent=2) + "\n"
 
 
 def _series(run: RunSeries) -> list[dict]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import json
+import math
+import numbers
 import tomllib
+from pathlib import Path
 
 from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
@@ -13,9 +15,14 @@ from asap_keras.analysis.series import (
     RunSeries,
     fold,
     method_label,
+    pareto_record,
     reference_row,
 )
-from asap_keras.errors import RunDirError
+from asap_keras.errors import GenotypeError, RunDirError
+from asap_keras.space.genotype import Genotype
+
+# GOLD-NAS' Pareto front (`search.runner.PARETO_FILE`, not imported: it needs TensorFlow).
+PARETO_FILE = "pareto.json"
 
 
 def read_events(path: Path) -> tuple[list, list]:
@@ -51,7 +58,7 @@ def open_run(path: str | Path) -> Path:
 
 
 def load_run(path: str | Path, name: str | None = None) -> RunSeries:
-    """Reads a run directory: its events, `run.json`, `config.resolved.toml`, `genotype.json`.
+    """Reads a run directory: events, `run.json`, config, `genotype.json`, `pareto.json`.
 
     What is missing or damaged becomes a one-line note in `RunSeries.notes`, never an error.
 
@@ -76,13 +83,18 @@ def load_run(path: str | Path, name: str | None = None) -> RunSeries:
         shape, classes = info.get("image_shape"), info.get("class_names")
         run.image_shape = tuple(shape) if shape else None
         run.num_classes = len(classes) if classes else None
-    run.method = run.method or _config_method(path / run_dir_lib.CONFIG_FILE)
+    config = _read_config(path / run_dir_lib.CONFIG_FILE)
+    run.method = run.method or method_label(config)
+    space = config.get("space")
+    run.space = run.space or (dict(space) if isinstance(space, dict) else {})
     if run.run_kind == "train" or info.get("kind") == "train":
         run.run_kind = "train"
         notes.append(f"run {name}: a retraining run (run_kind 'train'), not a search: left out "
                      f"of the figures and the table")
         return run
     _attach_genotype(run, path / run_dir_lib.GENOTYPE_FILE, notes)
+    if (path / PARETO_FILE).exists():
+        run.pareto_file = _read_pareto(path / PARETO_FILE, name, notes)
     notes.extend(gaps(run))
     return run
 
@@ -146,8 +158,50 @@ def _read_json(path: Path, name: str, notes: list) -> dict:
         return {}
 
 
-def _config_method(path: Path) -> str:
+def _read_config(path: Path) -> dict:
     try:
-        return method_label(tomllib.loads(path.read_text()))
+        return tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return ""
+        return {}
+
+
+def _read_pareto(path: Path, name: str, notes: list) -> list | None:
+    """`pareto.json`'s entries as `Record`s, or None with a note saying what is wrong."""
+    try:
+        entries = json.loads(run_dir_lib.read_regular_file(path).decode("utf-8-sig"))
+    except RunDirError as err:
+        notes.append(f"run {name}: {err}")
+        return None
+    except (ValueError, RecursionError) as err:  # not UTF-8, not JSON, too deep
+        why = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+        notes.append(f"run {name}: {path.name} is not valid JSON ({why}): not read")
+        return None
+    if not isinstance(entries, list):
+        notes.append(f"run {name}: {path.name} must hold a JSON list of Pareto records: not "
+                     f"read. Received: {type(entries).__name__}")
+        return None
+    for index, entry in enumerate(entries):
+        if not _is_record(entry):
+            shown = json.dumps(entry)[:120]
+            notes.append(f"run {name}: {path.name} entry {index} is no Pareto record (an "
+                         f"integer epoch, multiply_adds and params, a genotype, a number "
+                         f"or null val_accuracy): not read. Received: {shown}")
+            return None
+    return [pareto_record(entry) for entry in entries]
+
+
+def _is_record(entry) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    ints = [entry.get(key) for key in ("epoch", "multiply_adds", "params")]
+    accuracy = entry.get("val_accuracy")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+        return False
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(
+            accuracy, numbers.Real) or not math.isfinite(accuracy)):
+        return False
+    try:
+        Genotype.from_dict(entry.get("genotype"))
+    except GenotypeError:
+        return False
+    return True

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asap_keras.search.pareto import Record
+
 # Written once at the end of a search (the supernet validated after the final hard prune).
 FINAL_PRUNE = "final_prune"
 
@@ -23,7 +25,12 @@ class EpochRow:
         step_seconds: the mean seconds of the epoch's steps that ran an already traced step
             function (None in logs that lack it).
         sparsity: `1 - live_ops / total_ops`.
-        entropy: per cell type, the mean normalized entropy of its edges.
+        entropy: per cell type, the mean normalized entropy of its edges' Phi (empty where
+            op weights are not a distribution: GOLD-NAS' gates, NAP's alphas).
+        weight_entropy: per cell type, the mean normalized entropy of each edge's |weights|
+            divided by their sum (logs before it was added lack it).
+        relaxation: how the run's alphas became op weights ("softmax" where not logged).
+        supernet_madds: the supernet's alive ops' multiply-adds (None where not logged).
         val_accuracy, val_loss: the supernet's validation metrics (None when not logged).
         live_ops, total_ops: alive and candidate ops over the whole stack.
         discrete: every edge kept a single op.
@@ -42,6 +49,9 @@ class EpochRow:
     total_ops: int | None = None
     discrete: bool = False
     step_seconds: float | None = None
+    weight_entropy: dict = field(default_factory=dict)
+    relaxation: str = "softmax"
+    supernet_madds: int | None = None
 
     @property
     def net_seconds(self) -> float:
@@ -55,6 +65,12 @@ class EpochRow:
     def mean_entropy(self) -> float | None:
         """The mean over the cell types present (Fig. 7)."""
         values = list(self.entropy.values())
+        return sum(values) / len(values) if values else None
+
+    @property
+    def mean_weight_entropy(self) -> float | None:
+        """The mean of `weight_entropy` over the cell types present."""
+        values = list(self.weight_entropy.values())
         return sum(values) / len(values) if values else None
 
 
@@ -111,6 +127,9 @@ class RunSeries:
     genotype_source: str = ""
     skipped_lines: list = field(default_factory=list)  # (line number, why)
     notes: list = field(default_factory=list)
+    space: dict = field(default_factory=dict)  # the config's [space] table (search size)
+    pareto: list = field(default_factory=list)  # GOLD-NAS' `pareto` events, as `Record`s
+    pareto_file: list | None = None  # pareto.json's `Record`s (None: no readable file)
 
     @property
     def label(self) -> str:
@@ -151,7 +170,7 @@ def fold(events: Iterable, name: str) -> RunSeries:
         The `RunSeries` (no genotype file or notes: see `load_run`).
     """
     run = RunSeries(name=name)
-    rows, traces, sessions = {}, {}, []
+    rows, traces, sessions, records = {}, {}, [], {}
     for event in events:
         data = event.data
         if event.kind == "run_start":
@@ -160,11 +179,14 @@ def fold(events: Iterable, name: str) -> RunSeries:
                              "last_event": event.time})
             rows = {e: r for e, r in rows.items() if e < start}
             traces = {e: s for e, s in traces.items() if e < start}
+            records = {e: r for e, r in records.items() if e < start}
             if run.final_prune is not None and run.final_prune.epoch >= start:
                 run.final_prune = None
             if run.last_genotype is not None and run.last_genotype[0] >= start:
                 run.last_genotype = None
             run.method = method_label(data.get("config") or {}) or run.method
+            space = (data.get("config") or {}).get("space")
+            run.space = dict(space) if isinstance(space, dict) else run.space
             run.run_kind = str(data.get("run_kind") or "search")
             shape = data.get("image_shape")
             run.image_shape = tuple(int(d) for d in shape) if shape else run.image_shape
@@ -175,6 +197,8 @@ def fold(events: Iterable, name: str) -> RunSeries:
         elif event.kind == "trace":
             epoch = int(data["epoch"])
             traces[epoch] = traces.get(epoch, 0.0) + float(data["seconds"] or 0.0)
+        elif event.kind == "pareto":
+            records[int(data["epoch"])] = pareto_record(data)
         elif event.kind == "genotype":
             run.last_genotype = (int(data["epoch"]), data["genotype"])
         elif event.kind == FINAL_PRUNE:
@@ -189,7 +213,14 @@ def fold(events: Iterable, name: str) -> RunSeries:
             sessions[-1]["last_event"] = event.time
     run.sessions = [Session(**s) for s in sessions]
     run.epochs = [_row(rows[e], traces.get(e, 0.0)) for e in sorted(rows)]
+    run.pareto = [records[e] for e in sorted(records)]
     return run
+
+
+def pareto_record(data: dict) -> Record:
+    """A `pareto` event's (or a `pareto.json` entry's) fields as a `search.pareto.Record`."""
+    return Record(int(data["epoch"]), data["genotype"], int(data["multiply_adds"]),
+                  int(data["params"]), _number(data["val_accuracy"]))
 
 
 def _row(event, trace_seconds: float) -> EpochRow:
@@ -203,7 +234,11 @@ def _row(event, trace_seconds: float) -> EpochRow:
         val_accuracy=_number(metrics.get("val_accuracy")),
         val_loss=_number(metrics.get("val_loss")), live_ops=_integer(data["live_ops"]),
         total_ops=_integer(data["total_ops"]), discrete=bool(data.get("discrete", False)),
-        step_seconds=_number(data.get("step_seconds")))
+        step_seconds=_number(data.get("step_seconds")),
+        weight_entropy={t: float(v) for t, v in (data.get("weight_entropy") or {}).items()
+                        if v is not None},
+        relaxation=str(data.get("relaxation") or "softmax"),
+        supernet_madds=_integer(data.get("supernet_madds")))
 
 
 def reference_row(run: RunSeries) -> EpochRow | None:

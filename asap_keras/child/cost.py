@@ -6,6 +6,7 @@ from numbers import Integral
 
 from asap_keras.errors import ConfigError
 from asap_keras.space.genotype import Genotype
+from asap_keras.space.topology import FREE
 
 VARIANTS = ("cifar", "imagenet")
 # The auxiliary tower's fixed widths (child/network.py `AuxiliaryHead`).
@@ -83,48 +84,97 @@ def factorized_reduce_cost(in_channels, channels, in_h, in_w):
     return 2 * half[0] + _bn(channels), 2 * half[1]
 
 
-def live_states(pairs, concat) -> set[int]:
+def live_states(edges, concat) -> set[int]:
     """The states of a cell whose value reaches its output (inputs 0, 1; node i is i + 2).
 
     A node left out of `concat` and read by no kept node is dead: a traced graph never runs
-    it, so its multiply-adds are not counted (its parameters still are).
+    it, so its multiply-adds are not counted (its parameters still are). A free cell has no
+    such node (its concat is every node an edge enters), but may leave an input unread.
+
+    Args:
+        edges: `(op, source, node)` triples (`Genotype.edges`).
+        concat: nodes concatenated into the output.
     """
     live = set(concat)
-    for node in range(len(pairs) // 2 + 1, 1, -1):
-        if node in live:
-            live.update(src for _, src in pairs[2 * (node - 2):2 * (node - 2) + 2])
+    for _, src, dst in sorted(edges, key=lambda edge: -edge[2]):  # readers before sources
+        if dst in live:
+            live.add(src)
     return live
 
 
-def cell_cost(pairs, concat, channels, s0, s1, reduction, reduction_prev):
+def reduction_positions(layers: int) -> tuple[int, int]:
+    """The reduction cells of an evaluation network of `layers` cells: at 1/3 and 2/3."""
+    return layers // 3, 2 * layers // 3
+
+
+def live_cells(genotype: Genotype, layers: int, keep=()) -> list[bool]:
+    """Which cells of the evaluation network are built: those whose output is read.
+
+    Cell i reads cell i - 1 as input 1 and cell i - 2 as input 0 (the stem before cell 0).
+    The classifier reads the last cell, and cells in `keep` (the auxiliary tower's) count as
+    read too. A free cell may leave an input unread; a cell that no built cell or head
+    reads would never run or train, so it is not built. A DARTS network builds every cell,
+    as DARTS does (its saved models keep them).
+
+    In 3 cells (cell 0 normal, cells 1 and 2 reductions), a reduction cell that reads only
+    input 0 leaves cell 1 dead: cell 2 reads cell 0, and nothing reads cell 1.
+
+    Args:
+        genotype: the `Genotype`.
+        layers: cells in the network.
+        keep: indices of cells read by something else (the auxiliary tower).
+
+    Returns:
+        One bool per cell.
+    """
+    if genotype.topology != FREE:
+        return [True] * layers
+    reads = {kind: {src for _, src, _ in genotype.edges(kind)} for kind in ("normal", "reduce")}
+    reductions = reduction_positions(layers)
+    live = [i == layers - 1 or i in keep for i in range(layers)]
+    for i in range(layers - 1, -1, -1):
+        if live[i]:
+            read = reads["reduce" if i in reductions else "normal"]
+            for offset, index in ((1, 1), (2, 0)):
+                if index in read and i - offset >= 0:
+                    live[i - offset] = True
+    return live
+
+
+def cell_cost(edges, concat, channels, s0, s1, reduction, reduction_prev,
+              skip_unused_inputs=False):
     """One evaluation cell (`EvalCell`): its preprocessing and the ops of its edges.
 
     Args:
-        pairs: `(op, source)` pairs, two per node.
+        edges: `(op, source, node)` triples (`Genotype.edges`).
         concat: nodes concatenated into the output.
         channels: channels per node.
         s0, s1: `(channels, h, w)` of the two inputs.
         reduction: stride 2 on the edges from the inputs.
         reduction_prev: s0 is reduced to s1's side by `FactorizedReduce`.
+        skip_unused_inputs: an input no edge reads has no preprocessing (a free cell).
 
     Returns:
         `(parameters, multiply_adds, output)`, the output as `(channels, h, w)`.
     """
-    live = live_states(pairs, concat)
+    live = live_states(edges, concat)
+    read = {src for _, src, _ in edges}
     _, in_h, in_w = s1
     if reduction_prev:
         pre0 = factorized_reduce_cost(s0[0], channels, s0[1], s0[2])
     else:
         pre0 = _relu_conv_bn(s0[0], channels, in_h, in_w)
     pre1 = _relu_conv_bn(s1[0], channels, in_h, in_w)
-    params = pre0[0] + pre1[0]
-    macs = pre0[1] * (0 in live) + pre1[1] * (1 in live)
+    params = macs = 0
+    for index, (p, m) in enumerate((pre0, pre1)):
+        if index in read or not skip_unused_inputs:
+            params, macs = params + p, macs + m * (index in live)
     out_h, out_w = (_ceil_half(in_h), _ceil_half(in_w)) if reduction else (in_h, in_w)
-    for i, (op, source) in enumerate(pairs):
+    for op, source, node in edges:
         strided = reduction and source < 2
         h, w = (in_h, in_w) if strided else (out_h, out_w)
         p, m = op_cost(op, channels, 2 if strided else 1, h, w)
-        params, macs = params + p, macs + m * (i // 2 + 2 in live)
+        params, macs = params + p, macs + m * (node in live)
     return params, macs, (channels * len(concat), out_h, out_w)
 
 
@@ -202,7 +252,9 @@ def network_cost(genotype, num_classes, image_shape, channels=36, layers=20, aux
         image_shape: `(H, W, C)` of the input images.
         channels: initial channels (the paper's CIFAR network: 36).
         layers: cells (the paper's: 20); reductions at 1/3 and 2/3, channels doubled there.
-        auxiliary: also count the auxiliary tower's parameters (`auxiliary_parameters`).
+        auxiliary: also count the auxiliary tower's parameters (`auxiliary_parameters`);
+            a free cell that only the tower reads is then built, so its parameters count
+            (`live_cells`).
         variant: "cifar" (one 3x3 stem) or "imagenet" (three strided 3x3 stem convolutions).
 
     Returns:
@@ -224,18 +276,24 @@ def network_cost(genotype, num_classes, image_shape, channels=36, layers=20, aux
     channels, layers = int(channels), int(layers)
     params, macs, s0, s1 = _stems(variant, in_channels, channels, h, w)
     reduction_prev = variant == "imagenet"
-    reduction_at = (layers // 3, 2 * layers // 3)
+    reduction_at = reduction_positions(layers)
+    aux_index = 2 * layers // 3
+    # Built cells hold parameters; only those the classifier reads run at inference.
+    built = live_cells(genotype, layers, keep=(aux_index,) if auxiliary else ())
+    running = live_cells(genotype, layers)
     cur, aux = channels, 0
     for i in range(layers):
         reduction = i in reduction_at
         cur = 2 * cur if reduction else cur
         kind = "reduce" if reduction else "normal"
-        p, m, out = cell_cost(getattr(genotype, kind), getattr(genotype, f"{kind}_concat"),
-                              cur, s0, s1, reduction, reduction_prev)
-        params, macs = params + p, macs + m
+        # Each cell type has its own concat, so its own output width.
+        p, m, out = cell_cost(genotype.edges(kind), getattr(genotype, f"{kind}_concat"),
+                              cur, s0, s1, reduction, reduction_prev,
+                              skip_unused_inputs=genotype.topology == FREE)
+        params, macs = params + p * built[i], macs + m * running[i]
         s0, s1 = s1, out
         reduction_prev = reduction
-        if auxiliary and i == 2 * layers // 3:
+        if auxiliary and i == aux_index:
             aux = auxiliary_parameters(out[0], out[1], num_classes)
     num_classes = int(num_classes)
     params += s1[0] * num_classes + num_classes  # the classifier on the pooled features

@@ -5,10 +5,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from asap_keras.errors import GenotypeError
+from asap_keras.child.cost import live_cells, reduction_positions
+from asap_keras.errors import GenotypeError, quote
 from asap_keras.replicas import apply_summed, num_replicas, sum_over_replicas
 from asap_keras.space.genotype import Genotype
 from asap_keras.space.ops import FactorizedReduce, Identity, ReLUConvBN, Stem, make_op
+from asap_keras.space.topology import FREE
 
 
 def drop_path(x, rate, training):
@@ -25,37 +27,65 @@ def drop_path(x, rate, training):
 
 @keras.saving.register_keras_serializable(package="asap_keras")
 class EvalCell(keras.layers.Layer):
-    """One discrete cell: each node sums two ops of earlier states (DARTS `Cell`).
+    """One discrete cell: each node sums the ops of its incoming edges (DARTS `Cell`).
+
+    Every `(op, source, node)` edge gets its own layer, so several ops on one edge are
+    each applied to the source and summed into the node with the node's other edges.
+
+    An input that no edge reads: a DARTS cell still builds its preprocessing layer (as
+    DARTS does; the saved models and published parameter counts of DARTS cells keep it), a
+    free cell (`skip_unused_inputs`) builds none, so each of its weights trains.
 
     Args:
-        pairs: `(op, source)` pairs, two per node (the genotype's normal or reduce list).
-        concat: nodes concatenated into the output.
+        edges: `(op, source, node)` triples (`Genotype.edges`); a node is computed once
+            every edge entering it is, so each source must be an input or an entered node.
+        concat: nodes concatenated into the output, each entered by some edge.
         channels: channels per node.
         prev_prev_channels, prev_channels: channels of the two inputs.
         reduction: halves the resolution (stride 2 on edges from the inputs).
         reduction_prev: the previous cell reduced, so input 0 is reduced here too.
+        skip_unused_inputs: build no preprocessing for an input that no edge reads.
+
+    Raises:
+        GenotypeError: an edge whose source is not before its node, or an edge or the
+            concat naming a node that no edge enters.
     """
 
-    def __init__(self, pairs, concat, channels, prev_prev_channels, prev_channels,
-                 reduction=False, reduction_prev=False, **kwargs):
+    def __init__(self, edges, concat, channels, prev_prev_channels, prev_channels,
+                 reduction=False, reduction_prev=False, skip_unused_inputs=False, **kwargs):
         super().__init__(**kwargs)
-        self.pairs = [(str(op), int(src)) for op, src in pairs]
+        self.edges = [(str(op), int(src), int(dst)) for op, src, dst in edges]
         self.concat = [int(c) for c in concat]
         self.channels = channels
         self.prev_prev_channels = prev_prev_channels
         self.prev_channels = prev_channels
         self.reduction = reduction
         self.reduction_prev = reduction_prev
-        if reduction_prev:
-            self.pre0 = FactorizedReduce(channels, 2, True, in_channels=prev_prev_channels,
-                                         name="pre0")
-        else:
-            self.pre0 = ReLUConvBN(channels, 1, True, in_channels=prev_prev_channels,
-                                   name="pre0")
-        self.pre1 = ReLUConvBN(channels, 1, True, in_channels=prev_channels, name="pre1")
+        self.skip_unused_inputs = bool(skip_unused_inputs)
+        entered = {dst for _, _, dst in self.edges}
+        wrong = [n for n in [src for _, src, _ in self.edges if src >= 2] + self.concat
+                 if n not in entered]
+        if wrong or any(not 0 <= src < dst for _, src, dst in self.edges):
+            raise GenotypeError(f"EvalCell needs edges from an earlier state (an input or an "
+                                f"entered node) and a concat of entered nodes. Received: "
+                                f"edges={quote(self.edges, 200)}, concat={self.concat}")
+        # Nodes in order; within a node its edges in the order given (their sum's order).
+        self._incoming = tuple((dst, tuple(i for i, e in enumerate(self.edges) if e[2] == dst))
+                               for dst in sorted(entered))
+        read = {src for _, src, _ in self.edges}
+        self.pre0 = self.pre1 = None
+        if 0 in read or not self.skip_unused_inputs:
+            if reduction_prev:
+                self.pre0 = FactorizedReduce(channels, 2, True, in_channels=prev_prev_channels,
+                                             name="pre0")
+            else:
+                self.pre0 = ReLUConvBN(channels, 1, True, in_channels=prev_prev_channels,
+                                       name="pre0")
+        if 1 in read or not self.skip_unused_inputs:
+            self.pre1 = ReLUConvBN(channels, 1, True, in_channels=prev_channels, name="pre1")
         self.ops = [make_op(op, channels, 2 if reduction and src < 2 else 1, affine=True,
                             pool_bn=False, layer_name=f"{op}_{i}")
-                    for i, (op, src) in enumerate(self.pairs)]
+                    for i, (op, src, _) in enumerate(self.edges)]
         self.built = True
 
     @property
@@ -63,24 +93,28 @@ class EvalCell(keras.layers.Layer):
         return self.channels * len(self.concat)
 
     def call(self, s0, s1, drop_rate, training=False):
-        states = [self.pre0(s0, training=training), self.pre1(s1, training=training)]
-        for node in range(len(self.pairs) // 2):
+        states = {}
+        for index, (pre, s) in enumerate(((self.pre0, s0), (self.pre1, s1))):
+            if pre is not None:
+                states[index] = pre(s, training=training)
+        for node, incoming in self._incoming:
             total = 0
-            for i in (2 * node, 2 * node + 1):
+            for i in incoming:
                 op = self.ops[i]
-                h = op(states[self.pairs[i][1]], training=training)
+                h = op(states[self.edges[i][1]], training=training)
                 if not isinstance(op, Identity):
                     h = drop_path(h, drop_rate, training)
                 total = total + h
-            states.append(total)
+            states[node] = total
         return tf.concat([states[i] for i in self.concat], axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "pairs": [list(p) for p in self.pairs],
+        return {**super().get_config(), "edges": [list(e) for e in self.edges],
                 "concat": self.concat, "channels": self.channels,
                 "prev_prev_channels": self.prev_prev_channels,
                 "prev_channels": self.prev_channels, "reduction": self.reduction,
-                "reduction_prev": self.reduction_prev}
+                "reduction_prev": self.reduction_prev,
+                "skip_unused_inputs": self.skip_unused_inputs}
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -152,6 +186,10 @@ class EvalNetwork(keras.Model):
         variant: "cifar" (one 3x3 stem) or "imagenet" (three strided 3x3 stem convolutions).
         mean, std: per-channel input statistics on the [0, 1] scale.
 
+    A free genotype's cell may leave an input unread; a cell whose output then no built
+    cell, nor the classifier or the auxiliary tower, reads is not built: `cells[i]` is None
+    (`cost.live_cells`).
+
     Raises:
         GenotypeError: the genotype is malformed.
     """
@@ -181,6 +219,7 @@ class EvalNetwork(keras.Model):
         self(tf.zeros((1, *self.image_shape)), training=False)
 
     def _build_body(self):
+        genotype = Genotype.from_dict(self.genotype)
         c, in_ch = self.channels, self.image_shape[-1]
         side = self.image_shape[0]
         if self.variant == "imagenet":
@@ -192,8 +231,12 @@ class EvalNetwork(keras.Model):
         else:
             self.stems = [Stem(3 * c, 1, in_channels=in_ch, name="stem")]
             pp, p, cur, reduction_prev = 3 * c, 3 * c, c, False
-        self.reduction_at = (self.num_layers // 3, 2 * self.num_layers // 3)
+        self.reduction_at = reduction_positions(self.num_layers)
         self.aux_index = 2 * self.num_layers // 3
+        # A free cell may leave an input unread, so a whole cell may be read by none: it is
+        # not built (None), as its weights would never train.
+        built = live_cells(genotype, self.num_layers,
+                           keep=(self.aux_index,) if self.auxiliary else ())
         self.cells = []
         self.aux_head = None
         for i in range(self.num_layers):
@@ -202,11 +245,16 @@ class EvalNetwork(keras.Model):
                 cur *= 2
                 side = -(-side // 2)
             kind = "reduce" if reduction else "normal"
-            cell = EvalCell(self.genotype[kind], self.genotype[f"{kind}_concat"], cur, pp, p,
-                            reduction, reduction_prev, name=f"cell_{i}")
+            concat = getattr(genotype, f"{kind}_concat")
+            cell = None
+            if built[i]:
+                cell = EvalCell(genotype.edges(kind), concat, cur, pp, p, reduction,
+                                reduction_prev, skip_unused_inputs=genotype.topology == FREE,
+                                name=f"cell_{i}")
             self.cells.append(cell)
             reduction_prev = reduction
-            pp, p = p, cell.out_channels
+            # Each cell type has its own concat, so its own output width.
+            pp, p = p, cur * len(concat)
             if i == self.aux_index and self.auxiliary:
                 self.aux_head = AuxiliaryHead(self.num_classes, side,
                                               2 if self.variant == "imagenet" else 3,
@@ -216,7 +264,8 @@ class EvalNetwork(keras.Model):
 
     def forward(self, x, training=False, with_auxiliary=True):
         """`(logits, auxiliary logits or None)`; the tower runs only in training."""
-        x = (x / 255.0 - tf.constant(self.mean)) / tf.constant(self.std)
+        # Images as decoded from files are uint8; the model takes any numeric dtype.
+        x = (tf.cast(x, tf.float32) / 255.0 - tf.constant(self.mean)) / tf.constant(self.std)
         if self.variant == "imagenet":
             s0 = self.stems[0](x, training=training)
             s0 = self.stems[1](tf.nn.relu(s0), training=training)
@@ -225,7 +274,9 @@ class EvalNetwork(keras.Model):
             s0 = s1 = self.stems[0](x, training=training)
         aux = None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_rate, training=training)
+            # A cell that is not built (None) is read by no built cell.
+            s1_next = None if cell is None else cell(s0, s1, self.drop_path_rate, training=training)
+            s0, s1 = s1, s1_next
             if i == self.aux_index and self.aux_head is not None and training and with_auxiliary:
                 aux = self.aux_head(s1, training=training)
         return self.classifier(tf.reduce_mean(s1, axis=(1, 2))), aux

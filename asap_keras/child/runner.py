@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -19,8 +20,9 @@ from asap_keras.child.config import TrainConfig, TrainingConfig
 from asap_keras.child.cost import network_cost
 from asap_keras.child.lr_schedules import PowerCosineRestarts
 from asap_keras.child.network import EvalNetwork, count_parameters
+from asap_keras.data.arrays import check_arrays
 from asap_keras.data.search_split import channel_stats, split_indices
-from asap_keras.data.sources import ImageSet, load_images, load_tfds, resize
+from asap_keras.data.sources import ImageSet, fit, load_images, load_tfds, resize
 from asap_keras.errors import CheckpointError, DataError, RunDirError, describe
 from asap_keras.resume import open_training_run
 from asap_keras.search.event_log import EventLog, ends_run
@@ -31,14 +33,22 @@ from asap_keras.stopping import StopOnDivergence, StopWhenRequested
 RESULTS_FILE = "results.json"
 
 
-def load_train_test(data, seed: int) -> tuple[ImageSet, ImageSet]:
+def load_train_test(data, seed: int, images: ImageSet | None = None,
+                    test_images: ImageSet | None = None) -> tuple[ImageSet, ImageSet]:
     """The training images and the held-out test images.
 
-    tensorflow-datasets names use their own `test` split; an image folder with
+    `images` (and `test_images`), passed from Python with `data.source = "arrays"`, replace
+    what the config names; without `test_images` a seeded `data.val_fraction` is held out.
+
+    tensorflow-datasets names use `data.test_split` (default `test`); an image folder with
     `data.test_root` reads its test images from there; the embedded digits and other image
     folders hold out a seeded `data.val_fraction` of the examples.
     """
-    if data.test_root:
+    if images is not None:
+        images = fit(images, data.image_size, data.limit, seed)
+        if test_images is not None:
+            return images, fit(test_images, data.image_size, 0, seed)
+    elif data.test_root:
         train = load_images("folder", root=data.root, image_size=data.image_size,
                             limit=data.limit, seed=seed)
         test = load_images("folder", root=data.test_root, image_size=data.image_size,
@@ -50,11 +60,14 @@ def load_train_test(data, seed: int) -> tuple[ImageSet, ImageSet]:
         return train, test
     if data.source == "tfds":
         train = load_images("tfds", data.name, data_dir=data.data_dir,
-                            image_size=data.image_size, limit=data.limit, seed=seed)
-        test = resize(load_tfds(data.name, data.data_dir, split="test"), data.image_size)
+                            image_size=data.image_size, limit=data.limit, seed=seed,
+                            split=data.split, download=data.download)
+        test = resize(load_tfds(data.name, data.data_dir, data.test_split, data.download),
+                      data.image_size)
         return train, test
-    images = load_images(data.source, data.name, data.root, data.data_dir, data.image_size,
-                         data.limit, seed)
+    if images is None:
+        images = load_images(data.source, data.name, data.root, data.data_dir,
+                             data.image_size, data.limit, seed)
     if not data.val_fraction:
         raise DataError(f"retraining on {data.source!r} data needs a held-out test split. "
                         f"Received: data.val_fraction={data.val_fraction}")
@@ -174,9 +187,28 @@ def build_model(cfg: TrainConfig, genotype: Genotype, train: ImageSet, steps_per
     return model
 
 
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished training run: directory, `results.json`'s dict, `History`, the model."""
+
+    run_path: Path
+    results: dict
+    history: object
+    model: object
+
+
 def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
                  genotype_source: str = "", verbose: int = 2,
                  resume: str | Path | None = None) -> tuple[Path, dict]:
+    """`train_run`, returning `(run_path, results)` (what the command line needs)."""
+    outcome = train_run(cfg, genotype, genotype_source, verbose, resume)
+    return outcome.run_path, outcome.results
+
+
+def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
+              genotype_source: str = "", verbose: int = 2, resume: str | Path | None = None,
+              images: ImageSet | None = None, test_images: ImageSet | None = None,
+              fingerprint: str | None = None) -> TrainOutcome:
     """Trains `genotype` per `cfg`; writes a run directory with events, model and results.
 
     Args:
@@ -185,8 +217,11 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         resume: a training run directory to continue from its last finished epoch (its own
             resolved config, genotype, weights, optimizer state and epoch).
 
+        images, test_images: images passed from Python (`data.source = "arrays"`).
+        fingerprint: their SHA-256, recorded in `run.json` and checked on resume.
+
     Returns:
-        `(run_path, results)`.
+        A `TrainOutcome`.
 
     Raises:
         ConfigError, DataError, GenotypeError, RunDirError, CheckpointError: bad input.
@@ -196,7 +231,9 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
     elif cfg is None or genotype is None:
         raise RunDirError("run_training needs a config and a genotype, or a run to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
-    train, test = load_train_test(cfg.data, cfg.run.seed)
+    check_arrays(cfg.data.source, images, fingerprint,
+                 run_path / run_dir_lib.RUN_FILE if resume is not None else None)
+    train, test = load_train_test(cfg.data, cfg.run.seed, images, test_images)
     if train.image_shape != test.image_shape or train.num_classes != test.num_classes:
         raise DataError(f"train and test splits disagree: {train.image_shape}, "
                         f"{train.num_classes} classes vs {test.image_shape}, "
@@ -209,7 +246,8 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
             cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
             {"kind": "train", "seed": cfg.run.seed, "genotype": genotype.to_dict(),
              "genotype_source": genotype_source, "class_names": list(train.class_names),
-             "image_shape": list(train.image_shape)})
+             "image_shape": list(train.image_shape),
+             **({"data_fingerprint": fingerprint} if fingerprint else {})})
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
     with make_strategy(cfg.runtime.strategy).scope():
@@ -230,8 +268,9 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
                  versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=start_epoch,
                  run_kind="train", steps_per_epoch=steps,
                  image_shape=list(train.image_shape), class_names=list(train.class_names))
+        history = None
         if start_epoch < cfg.train.epochs:
-            model.fit(train_ds, epochs=cfg.train.epochs, initial_epoch=start_epoch,
+            history = model.fit(train_ds, epochs=cfg.train.epochs, initial_epoch=start_epoch,
                       steps_per_epoch=steps, validation_data=test_ds, verbose=verbose,
                       shuffle=False, callbacks=[StopOnDivergence(("loss",)), StopWhenRequested(),
                                                 DropPathRamp(cfg.train.epochs), recorder])
@@ -251,7 +290,7 @@ def run_training(cfg: TrainConfig | None = None, genotype: Genotype | None = Non
         run_dir_lib.atomic_write_text(run_path / RESULTS_FILE,
                                       json.dumps(results, indent=2) + "\n")
         outcome.finish("epochs")
-        return run_path, results
+        return TrainOutcome(run_path, results, history, model)
 
 
 def _restore(model, model_file: Path, steps_per_epoch: int) -> int:

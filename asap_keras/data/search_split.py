@@ -43,29 +43,43 @@ def channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SearchData:
-    """Builds the zipped (weight batch, arch batch) stream and the validation stream.
+    """Builds the training stream and the validation stream.
 
+    Two-level (bilevel) search gets zipped `(weight batch, arch batch)` pairs from the two
+    halves; one-level search (GOLD-NAS) gets `(x, y)` batches of the whole training set
+    (both halves: nothing is held back for alpha), so an epoch has about twice the steps.
     The order of epoch `e` depends only on `(seed, e)`, so a search resumed at epoch `e`
     sees the same batches as an uninterrupted one.
 
     Args:
         data: the images.
-        batch_size: global batch size of each phase.
-        val_fraction: held-out fraction (0: validate on the architecture half).
+        batch_size: global batch size of each phase (of the one step, one-level).
+        val_fraction: held-out fraction (0: validate on the architecture half, which a
+            one-level search also trains on).
         seed: split and shuffle seed.
-        augment: random crop (pad 1/8) and horizontal flip on both training halves.
+        augment: random crop (pad 1/8) and horizontal flip on the training images.
+        one_level: one stream of the whole training set instead of two halves.
 
     Raises:
         DataError: fewer than one batch in a split.
     """
 
     def __init__(self, data: ImageSet, batch_size: int, val_fraction: float, seed: int,
-                 augment: bool = False):
+                 augment: bool = False, one_level: bool = False):
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
         self.augment = augment
+        self.one_level = one_level
         self.splits = split_indices(len(data.labels), val_fraction, seed)
+        self.train = np.sort(np.concatenate([self.splits.weight, self.splits.arch]))
+        if one_level:
+            if len(self.train) < batch_size:
+                raise DataError(f"the training set needs at least one batch: {len(self.train)} "
+                                f"examples. Received: data.batch_size={batch_size}")
+            self.steps_per_epoch = len(self.train) // batch_size
+            self.mean, self.std = channel_stats(data.images[self.train])
+            return
         smallest = min(len(self.splits.weight), len(self.splits.arch))
         if smallest < batch_size:
             raise DataError(f"each search half needs at least one batch: {smallest} examples "
@@ -92,6 +106,7 @@ class SearchData:
         return tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
 
     def _half(self, indices, epoch, salt):
+        """The shuffled, batched stream of `indices` in `epoch` (a half, or all of them)."""
         images = tf.constant(self.data.images[indices])
         labels = tf.constant(self.data.labels[indices])
         seed = tf.stack([tf.constant(self.seed * 1_000_003 + salt, tf.int64), epoch])
@@ -109,9 +124,12 @@ class SearchData:
                 .batch(self.batch_size, drop_remainder=True))
 
     def train_dataset(self, start_epoch: int, epochs: int) -> tf.data.Dataset:
-        """`((x_w, y_w), (x_a, y_a))` batches for epochs `start_epoch .. epochs - 1`."""
+        """`((x_w, y_w), (x_a, y_a))` batches (one-level: `(x, y)` of the whole training
+        set) for epochs `start_epoch .. epochs - 1`."""
 
         def epoch_stream(epoch):
+            if self.one_level:
+                return self._half(self.train, epoch, 3)
             return tf.data.Dataset.zip((self._half(self.splits.weight, epoch, 1),
                                         self._half(self.splits.arch, epoch, 2)))
 

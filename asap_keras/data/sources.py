@@ -40,24 +40,74 @@ def load_digits() -> ImageSet:
                     tuple(str(n) for n in bunch.target_names))
 
 
-def load_tfds(name: str, data_dir: str = "", split: str = "train") -> ImageSet:
-    """A tensorflow-datasets image dataset, read only from what is already on disk.
+def reachable(url: str, timeout: float = 5.0) -> bool:
+    """Whether a TCP connection to `url`'s host opens within `timeout` seconds."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _offline_error(name, split, data_dir, detail):
+    where = data_dir or "the default tensorflow_datasets directory"
+    return DataError(
+        f"tensorflow-datasets dataset {name!r} (split {split!r}) is not available offline in "
+        f"{where}; prepare it first (e.g. `tfds build {name}`), set data.data_dir, or allow "
+        f"data.download on a machine with internet. Received: data.name={name!r} ({detail})")
+
+
+def load_tfds(name: str, data_dir: str = "", split: str = "train",
+              download: bool = False) -> ImageSet:
+    """A tensorflow-datasets image dataset, prepared on first use when `download` is set.
+
+    With `download`, a dataset not yet on disk is fetched and prepared by tfds (its own
+    progress bar), after a 5-second check that the dataset's host answers: without internet
+    the call fails at once rather than after tfds' retries. Without `download`, only what is
+    already on disk is read.
+
+    Args:
+        name: the tfds name (e.g. "cifar10").
+        data_dir: where tfds keeps datasets ("" for its default).
+        split: a tfds split, slices included ("train", "train[:90%]", "validation").
+        download: fetch and prepare the dataset if it is missing.
 
     Raises:
-        DataError: the dataset is not prepared under `data_dir` (nothing is downloaded).
+        DataError: the dataset or split is unavailable (named with the reason).
     """
     import tensorflow_datasets as tfds
 
     kwargs = {"data_dir": data_dir} if data_dir else {}
+
+    def load(fetch):
+        return tfds.load(name, split=split, as_supervised=True, with_info=True,
+                         download=fetch, **kwargs)
+
     try:
-        ds, info = tfds.load(name, split=split, as_supervised=True, with_info=True,
-                             download=False, **kwargs)
-    except Exception as err:  # tfds raises assorted types for a missing dataset
-        where = data_dir or "the default tensorflow_datasets directory"
-        raise DataError(
-            f"tensorflow-datasets dataset {name!r} (split {split!r}) is not available "
-            f"offline in {where}; prepare it first (e.g. `tfds build {name}`) or set "
-            f"data.data_dir. Received: data.name={name!r} ({describe(err)})") from None
+        ds, info = load(False)  # what is on disk (or mocked) needs no network
+    except Exception as err:  # tfds raises assorted types for a missing dataset or split
+        if not download:
+            raise _offline_error(name, split, data_dir, describe(err)) from None
+        try:
+            homepage = tfds.builder(name, **kwargs).info.homepage
+        except Exception as err:  # an unknown name
+            raise DataError(f"tensorflow-datasets has no dataset {name!r}. Received: "
+                            f"data.name={name!r} ({describe(err)})") from None
+        homepage = homepage or "https://storage.googleapis.com"
+        if not reachable(homepage):
+            raise _offline_error(name, split, data_dir, f"no connection to {homepage} to "
+                                 f"download it") from None
+        try:
+            ds, info = load(True)
+        except Exception as err:
+            raise _offline_error(name, split, data_dir, describe(err)) from None
     images, labels = [], []
     for x, y in tfds.as_numpy(ds.batch(1024)):
         images.append(x)
@@ -132,17 +182,27 @@ def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -
 
 
 def load_images(source: str, name: str = "", root: str = "", data_dir: str = "",
-                image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
+                image_size: int = 0, limit: int = 0, seed: int = 0, split: str = "train",
+                download: bool = False) -> ImageSet:
     """Loads the images a `[data]` section names (see `DataConfig`)."""
     if source == "digits":
         data = load_digits()
     elif source == "tfds":
-        data = load_tfds(name, data_dir)
+        data = load_tfds(name, data_dir, split, download)
     elif source == "folder":
         return load_folder(root, image_size, limit, seed)
+    elif source == "arrays":
+        raise DataError("data.source='arrays' names images passed from Python: run it "
+                        "with asap_keras.search(config, data=(images, labels)). "
+                        f"Received: source={source!r}")
     else:
         raise DataError(f"data.source must be 'digits', 'tfds' or 'folder'. "
                         f"Received: source={source!r}")
+    return fit(data, image_size, limit, seed)
+
+
+def fit(data: ImageSet, image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
+    """`data` cut to `limit` examples (seeded sample, 0 keeps all) and resized (see `resize`)."""
     if limit and limit < len(data.labels):
         keep = np.sort(np.random.default_rng(seed).permutation(len(data.labels))[:limit])
         data = ImageSet(data.images[keep], data.labels[keep], data.class_names)

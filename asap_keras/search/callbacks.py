@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from asap_keras.search import checkpoint, schedules
+from asap_keras.run_dir import atomic_write_text
+from asap_keras.search import checkpoint, pareto, resource
 
 
 class Anneal(keras.callbacks.Callback):
@@ -43,10 +44,12 @@ class Anneal(keras.callbacks.Callback):
 
 
 class ScheduledPrune(keras.callbacks.Callback):
-    """Applies the pruning a method schedules at epoch ends (the Sec. 4.4 baselines).
+    """Applies the pruning a method schedules at epoch ends (Sec. 4.4 baselines, GOLD, NAP),
+    then lets the method update its per-epoch state (GOLD's lambda) from how many died.
 
     Args:
-        method: the `SearchMethod`; its `epoch_end_masks` decides.
+        method: the `SearchMethod`; its `epoch_end_masks` decides, `prune_keys` names the
+            value recorded with each dead op, `end_epoch` sees the count.
     """
 
     def __init__(self, method):
@@ -55,22 +58,27 @@ class ScheduledPrune(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         network = self.model.network
-        masks = self.method.epoch_end_masks(network.arch.snapshot(), epoch,
-                                            network.cell_types)
+        state = network.arch.snapshot()
+        masks = self.method.epoch_end_masks(state, epoch, network.cell_types)
+        pruned = 0
         if masks:
             step = int(self.model.weight_optimizer.iterations.numpy()) - 1  # the last step
+            keys = self.method.prune_keys(state) or {}
             for cell_type, keep in masks.items():
-                network.arch.apply_prune(cell_type, keep, step)
+                pruned += int(np.sum(state["alive"][cell_type] & ~(np.asarray(keep) > 0.5)))
+                network.arch.apply_prune(cell_type, keep, step, keys.get(cell_type))
+        self.method.end_epoch(network.arch, epoch, pruned)
 
 
 class FollowPrunes(keras.callbacks.Callback):
-    """Reports the ops pruned, rebuilds the step lazily, stops once discrete.
+    """Reports the ops pruned, rebuilds the step lazily, stops on the method's stop rule.
 
     ASAP's step kills ops by setting mask Variables (they weigh 0 at once); their compute
     leaves the graph at the next rebuild: at the epoch's last batch (before validation),
     or sooner once the live op count has fallen by `rebuild_fraction` of the ops the step
     still computes. Ops pruned at an epoch's end are reported and dropped then. The search
-    stops as soon as every edge keeps one op (Alg. 1).
+    stops as soon as the method's `stop_reason` holds: every edge keeps one op (Alg. 1), or
+    GOLD's multiply-adds fell under `flops_min`.
 
     Args:
         rebuild_fraction: in (0, 1]; 1 rebuilds only at epoch ends.
@@ -95,12 +103,14 @@ class FollowPrunes(keras.callbacks.Callback):
         return {t: network.arch.masks[t].numpy() > 0.5 for t in network.cell_types}
 
     def _follow(self):
-        """Reports new prunes; True (and the search stopped) if every edge keeps one op."""
+        """Reports new prunes; True (and the search stopped) once the method's stop rule
+        holds (every edge keeps one op, for ASAP; the reason names the rebuild)."""
         alive = self._alive()
         if any(not np.array_equal(alive[t], self._known[t]) for t in alive):
             self._report(alive)
-        if all(schedules.is_discrete(a) for a in alive.values()):
-            self.model.sync_structure("discrete")
+        reason = self.model.method.stop_reason({"alive": alive}, tuple(alive))
+        if reason:
+            self.model.sync_structure(reason)
             self.model.stop_training = True
             return True
         return False
@@ -158,3 +168,50 @@ class SearchCheckpoint(keras.callbacks.Callback):
                                self.keep)
         if self.event_log:
             self.event_log.emit("checkpoint", epoch=epoch, path=str(path.name))
+
+
+class ParetoRecord(keras.callbacks.Callback):
+    """GOLD-NAS' Pareto records: after each epoch, the cell that epoch validated.
+
+    Runs before the epoch-end prune, so the genotype derived from the state is the
+    architecture the epoch's validation measured; its cost is that of its evaluation
+    network at the search network's own size (`resource.evaluation_cost`). Each epoch emits
+    a `pareto` event (whether the record entered the front; `stable`: the alive set had not
+    changed for `gold.t_stable` epochs, the unofficial code's record points) and rewrites
+    `pareto.json` atomically with the non-dominated records, sorted by multiply-adds.
+
+    Args:
+        method: the `SearchMethod` (derivation, geometry, `search.gold.t_stable`).
+        path: the run's `pareto.json`.
+        event_log: receives the `pareto` events.
+        front: the records of a resumed search (`pareto.replay`).
+    """
+
+    def __init__(self, method, path, event_log=None, front=()):
+        super().__init__()
+        self.method = method
+        self.path = path
+        self.event_log = event_log
+        self.front = tuple(front)
+
+    def on_epoch_end(self, epoch, logs=None):
+        network = self.model.network
+        state = network.arch.snapshot()
+        genotype = self.method.derive(state, network.op_names, network.nodes).to_dict()
+        madds, params = resource.evaluation_cost(genotype, self.method.geometry)
+        accuracy = (logs or {}).get("val_accuracy")
+        accuracy = None if accuracy is None or not np.isfinite(accuracy) else float(accuracy)
+        record = pareto.Record(epoch, genotype, madds, params, accuracy)
+        self.front, entered = pareto.insert(self.front, record)
+        stable = self._stable_epochs(state, epoch)
+        if self.event_log:
+            self.event_log.emit("pareto", **record.to_dict(), entered=entered,
+                                front_size=len(self.front), stable_epochs=stable,
+                                stable=stable >= self.method.search.gold.t_stable)
+        atomic_write_text(self.path, pareto.to_json(self.front))
+
+    def _stable_epochs(self, state, epoch):
+        """Epochs trained with the alive set unchanged, up to this one (from `pruned_at`)."""
+        last = max(float(np.max(steps, initial=-1)) for steps in state["pruned_at"].values())
+        steps = self.params.get("steps") or 1
+        return epoch + 1 if last < 0 else epoch - int(last) // steps

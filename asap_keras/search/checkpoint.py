@@ -4,12 +4,14 @@ The file is an uncompressed NumPy `.npz` (a zip of `.npy` arrays) written by `sa
 
 - `__meta__`: a 0-d unicode array holding a JSON object `{"format": FORMAT_VERSION,
   "epoch": epochs completed, "signature": {"ops": [op names], "cells", "channels",
-  "nodes", "stem_multiplier", "image_shape", "num_classes"}}`;
+  "nodes", "stem_multiplier", "image_shape", "num_classes", "method", "relaxation",
+  "topology"}}` (the last three from format 3 on);
 - `model/NNNNN`, `weight_optimizer/NNNNN`, `arch_optimizer/NNNNN`: every variable, in order;
 - `arch/alpha_normal`, `arch/alpha_reduce` (edges x ops), `arch/mask_normal`,
   `arch/mask_reduce` (0/1, edges x ops) and `arch/temperature` (0-d): the architecture
-  state again under plain names, so `derive` needs no model. Format 1 (before the step
-  prunes) has the same arrays; `derive` reads it, resume does not.
+  state again under plain names, so `derive` needs no model. Formats 1 (before the step
+  prunes) and 2 (before GOLD-NAS' lambda and dlam Variables) have the same arrays; `derive`
+  reads them, resume does not.
 
 Readers are total: any file gives its content or one `CheckpointError` naming it. Each
 array's `.npy` header is checked (shape, dtype, size) before its data is read, so a header
@@ -37,8 +39,9 @@ from asap_keras.space.primitives import ALL_OPS, edge_count
 
 _PATTERN = re.compile(r"^ckpt-epoch-(\d{4,})\.npz$")
 # 2: the step prunes (pruned_at/pruned_weight/threshold Variables, weight step first).
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)  # what `derive` reads; resume needs FORMAT_VERSION
+# 3: GOLD-NAS' resource_weight/resource_step Variables; the signature names the method.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)  # what `derive` reads; resume needs FORMAT_VERSION
 CELL_TYPES = ("normal", "reduce")
 MAX_EPOCH = 10**6
 MAX_META_CHARS = 1 << 20  # the metadata JSON is a few hundred characters
@@ -309,7 +312,7 @@ def _arch_state(archive: _Archive, signature: dict) -> dict:
 def read_arch_state(path: Path) -> tuple[dict, dict]:
     """The architecture state `{'alpha', 'alive', 'temperature'}` and metadata, without TF.
 
-    Reads formats 1 and 2. Alphas and masks must have the signature's shape (edges for its
+    Reads formats 1 to 3. Alphas and masks must have the signature's shape (edges for its
     nodes, x its ops), be finite, and T be finite and > 0.
 
     Raises:

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from asap_keras.errors import ConfigError
 from asap_keras.errors import fail_config as _fail
 
 MAX_EPOCHS = 100_000
 
-METHODS = ("asap", "darts", "magnitude", "accum_grad")
+METHODS = ("asap", "darts", "magnitude", "accum_grad", "gold", "nap")
+# Methods that derive a free cell when `space.topology = "free"` (the others: DARTS only).
+FREE_TOPOLOGY_METHODS = ("gold", "nap")
 ALPHA_INITS = ("zeros", "normal")
 ANNEAL_SCHEDULES = ("exponential", "pac")
 MAGNITUDE_KEYS = ("phi", "alpha")
 ACCUM_MODES = ("sum_abs", "abs_sum")
+GOLD_PENALTIES = ("unofficial_log", "expected_flops")
+LEVELS = ("two", "one")
+AUTO = "auto"
+ARCH_OPTIMIZERS = (AUTO, "adam", "sgd")
+# What `auto` resolves to: the method's optimizer kind (Adam, as DARTS, unless listed) and
+# that kind's learning rate and weight decay (Adam: DARTS' 3e-4 and 1e-3; SGD: GOLD-NAS'
+# unofficial 1.0 and 0).
+METHOD_ARCH_OPTIMIZER = {"gold": "sgd"}
+ARCH_OPTIMIZER_DEFAULTS = {"adam": {"lr": 3e-4, "weight_decay": 1e-3},
+                           "sgd": {"lr": 1.0, "weight_decay": 0.0}}
 
 
 @dataclass(frozen=True)
@@ -109,22 +121,48 @@ class WeightOptimizerConfig:
 
 @dataclass(frozen=True)
 class ArchOptimizerConfig:
-    """`[search.arch_optimizer]`: Adam on the architecture parameters alpha."""
+    """`[search.arch_optimizer]`: the optimizer of the architecture parameters alpha.
 
-    lr: float = 3e-4
+    `kind = "auto"` takes the method's: Adam (DARTS' betas (0.5, 0.999)) for every method
+    but GOLD-NAS, which uses SGD with momentum (METHODS 5(2)). `lr` and `weight_decay` left
+    at "auto" take that kind's defaults (Adam: 3e-4 and 1e-3; SGD: 1.0 and 0). `SearchConfig`
+    resolves every "auto", so a resolved config holds the numbers a run used. `beta_1` and
+    `beta_2` are Adam's, `momentum` SGD's; weight decay is the coupled L2 term DARTS adds
+    to the alpha gradients.
+    """
+
+    kind: str = AUTO
+    lr: float | str = AUTO
     beta_1: float = 0.5
     beta_2: float = 0.999
-    weight_decay: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float | str = AUTO
 
     def validate(self, prefix: str) -> None:
-        if self.lr <= 0:
-            _fail(f"{prefix}.lr", "must be > 0", self.lr)
+        if self.kind not in ARCH_OPTIMIZERS:
+            _fail(f"{prefix}.kind", f"must be one of {ARCH_OPTIMIZERS}", self.kind)
+        if self.lr != AUTO and (isinstance(self.lr, str) or self.lr <= 0):
+            _fail(f"{prefix}.lr", "must be > 0, or \"auto\" (the optimizer's default)",
+                  self.lr)
         for name in ("beta_1", "beta_2"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 _fail(f"{prefix}.{name}", "must be in [0, 1)", value)
-        if self.weight_decay < 0:
-            _fail(f"{prefix}.weight_decay", "must be >= 0", self.weight_decay)
+        if not 0 <= self.momentum < 1:
+            _fail(f"{prefix}.momentum", "must be in [0, 1)", self.momentum)
+        if self.weight_decay != AUTO and (isinstance(self.weight_decay, str)
+                                          or self.weight_decay < 0):
+            _fail(f"{prefix}.weight_decay", "must be >= 0, or \"auto\" (the optimizer's "
+                  "default)", self.weight_decay)
+
+    def resolved(self, method: str) -> ArchOptimizerConfig:
+        """The table with every "auto" replaced by the value `method` uses."""
+        kind = METHOD_ARCH_OPTIMIZER.get(method, "adam") if self.kind == AUTO else self.kind
+        defaults = ARCH_OPTIMIZER_DEFAULTS.get(kind, ARCH_OPTIMIZER_DEFAULTS["adam"])
+        return replace(self, kind=kind,
+                       lr=defaults["lr"] if self.lr == AUTO else self.lr,
+                       weight_decay=(defaults["weight_decay"] if self.weight_decay == AUTO
+                                     else self.weight_decay))
 
 
 @dataclass(frozen=True)
@@ -198,6 +236,82 @@ class AccumGradConfig(ZhuGuptaConfig):
 
 
 @dataclass(frozen=True)
+class GoldConfig:
+    """`[search.gold]`: GOLD-NAS (arXiv 2007.03331), as METHODS 5 reads it (unofficial code).
+
+    Independent sigmoid gates, one-level search, and after each epoch: every op with
+    node-normalised weight w~ <= xi_min dies, then up to n0 of the weakest with
+    w~ <= xi_max; lambda, the weight of the resource term, grows by dlam (doubled each
+    epoch) until an epoch prunes n0, then halves. The search stops once the supernet's
+    multiply-adds fall below `flops_min` millions (0: never).
+    """
+
+    n0: int = field(default=4, metadata={"range": (1, 10**6),
+                                         "note": "ops pruned by rank per epoch at most"})
+    lambda0: float = 1e-5
+    c0: float = 2.0
+    xi_min: float = 0.01
+    xi_max: float = 0.05
+    mu: float = 0.0
+    r: float = 1.0
+    penalty: str = "unofficial_log"
+    flops_min: float = 0.0
+    t_stable: int = field(default=3, metadata={"range": (0, MAX_EPOCHS),
+                                               "note": "epochs without a prune"})
+
+    def validate(self, prefix: str) -> None:
+        if self.penalty not in GOLD_PENALTIES:
+            _fail(f"{prefix}.penalty", f"must be one of {GOLD_PENALTIES}", self.penalty)
+        if not self.lambda0 > 0:
+            _fail(f"{prefix}.lambda0", "must be > 0", self.lambda0)
+        if not self.c0 > 1:
+            _fail(f"{prefix}.c0", "must be > 1", self.c0)
+        if not 0 <= self.xi_min < 1:
+            _fail(f"{prefix}.xi_min", "must be in [0, 1)", self.xi_min)
+        for name in ("mu", "r", "flops_min"):
+            if getattr(self, name) < 0:
+                _fail(f"{prefix}.{name}", "must be >= 0", getattr(self, name))
+        if not self.xi_min <= self.xi_max < 1:  # the cross-field rule last
+            _fail(f"{prefix}.xi_max", f"must be in [xi_min, 1) (xi_min = {self.xi_min:g})",
+                  self.xi_max)
+
+
+@dataclass(frozen=True)
+class NapConfig:
+    """`[search.nap]`: NAP (Neurocomputing 2022), as METHODS 6 reconstructs it (inferred).
+
+    Unnormalised op weights (alpha itself, starting at 1/N), DARTS first order; from
+    `prune_start` the ops of lowest |alpha| die, ranked over the whole cell type, on the
+    Zhu-Gupta schedule (power p) until `keep` ops per cell type remain at `final_epoch`.
+    The derived cell keeps at most one op per edge (its largest |alpha|) unless
+    `multi_op_edges`. `levels = "one"` trains alpha and the weights on one batch instead.
+    """
+
+    prune_start: int = field(default=-1, metadata={"range": (-1, MAX_EPOCHS),
+                                                   "note": "-1: half of search.epochs"})
+    final_epoch: int = field(default=-1, metadata={"range": (-1, MAX_EPOCHS),
+                                                   "note": "-1: search.epochs"})
+    power: int = field(default=3, metadata={"range": (1, 10)})
+    keep: int = field(default=8, metadata={"range": (1, 10**4),
+                                           "note": "8 is the DARTS cell's op count"})
+    multi_op_edges: bool = False
+    levels: str = "two"
+
+    def validate(self, prefix: str) -> None:
+        if self.levels not in LEVELS:
+            _fail(f"{prefix}.levels", f"must be one of {LEVELS}", self.levels)
+        if self.final_epoch == 0:
+            _fail(f"{prefix}.final_epoch", "must be >= 1, or -1 for search.epochs",
+                  self.final_epoch)
+
+    def epochs_of(self, epochs: int) -> tuple[int, int]:
+        """`(t0, E_f)` of the pruning schedule for a search of `epochs` epochs."""
+        start = epochs // 2 if self.prune_start == -1 else self.prune_start
+        end = epochs if self.final_epoch == -1 else self.final_epoch
+        return start, end
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """`[search]`: the search loop, with its anneal, prune and optimizer tables."""
 
@@ -213,6 +327,13 @@ class SearchConfig:
     darts: DartsConfig = field(default_factory=DartsConfig)
     magnitude: MagnitudeConfig = field(default_factory=MagnitudeConfig)
     accum_grad: AccumGradConfig = field(default_factory=AccumGradConfig)
+    gold: GoldConfig = field(default_factory=GoldConfig)
+    nap: NapConfig = field(default_factory=NapConfig)
+
+    def __post_init__(self):
+        # Every "auto" of the alpha optimizer becomes the method's value, so the resolved
+        # config (written into the run directory) holds the numbers the run used.
+        object.__setattr__(self, "arch_optimizer", self.arch_optimizer.resolved(self.method))
 
     def validate(self, prefix: str) -> None:
         if self.method not in METHODS:
@@ -222,16 +343,53 @@ class SearchConfig:
                   "normal: alpha_init_scale * N(0, 1), as DARTS)", self.alpha_init)
         if not self.alpha_init_scale > 0:
             _fail(f"{prefix}.alpha_init_scale", "must be > 0", self.alpha_init_scale)
-        if self.method in ("magnitude", "accum_grad"):  # the cross-field rule last
+        if self.method in ("magnitude", "accum_grad", "nap"):  # the cross-field rule last
             table = getattr(self, self.method)
             start, end = table.epochs_of(self.epochs)
+            first = "prune_start" if self.method == "nap" else "start_epoch"
             if not start < end <= self.epochs:
                 raise ConfigError(
-                    f"{prefix}.{self.method} prunes from epoch start_epoch to final_epoch, "
-                    f"which must satisfy start_epoch < final_epoch <= {prefix}.epochs "
-                    f"({self.epochs}). Received: start_epoch={start}, final_epoch={end}")
+                    f"{prefix}.{self.method} prunes from epoch {first} to final_epoch, "
+                    f"which must satisfy {first} < final_epoch <= {prefix}.epochs "
+                    f"({self.epochs}). Received: {first}={start}, final_epoch={end}")
 
     @property
     def alpha_scale(self) -> float:
         """The standard deviation alphas start with (0: all zero)."""
         return self.alpha_init_scale if self.alpha_init == "normal" else 0.0
+
+
+def check_method_space(search: SearchConfig, space) -> None:
+    """The rules between `[search]` and `[space]` (called by `Config.validate`).
+
+    A free topology needs a method that derives free cells (gold, nap); gold and nap have
+    no `none` op (its weight changes nothing under their relaxations); NAP's `keep` must
+    leave every node an input (free: 1 op per node; darts: 2 edges per node) and be at most
+    the cell type's op count.
+
+    Raises:
+        ConfigError: naming both keys.
+    """
+    from asap_keras.space.primitives import NONE, edge_count, op_set
+
+    topology = getattr(space, "topology", "darts")
+    method = search.method
+    if topology == "free" and method not in FREE_TOPOLOGY_METHODS:
+        raise ConfigError(f"space.topology = 'free' needs a search.method that derives free "
+                          f"cells {FREE_TOPOLOGY_METHODS}. Received: topology={topology!r}, "
+                          f"method={method!r}")
+    if method not in FREE_TOPOLOGY_METHODS:
+        return
+    ops = op_set(space.ops)
+    if NONE in ops:
+        raise ConfigError(f"search.method = {method!r} has no 'none' op; remove it from "
+                          f"space.ops. Received: method={method!r}, ops={list(ops)!r}")
+    if method == "nap":
+        fewest = space.nodes * (1 if topology == "free" else 2)
+        most = edge_count(space.nodes) * len(ops)
+        if not fewest <= search.nap.keep <= most:
+            raise ConfigError(
+                f"search.nap.keep must be in [{fewest}, {most}] for space.nodes = "
+                f"{space.nodes}, {len(ops)} ops and space.topology = {topology!r} (every "
+                f"node keeps {'1 op' if topology == 'free' else '2 edges'}). "
+                f"Received: keep={search.nap.keep}")

@@ -20,6 +20,8 @@ class SearchModel(keras.Model):
     `sync_structure()` rebuilds the step functions from the masks, so a pruned op leaves the
     graph at the next rebuild (it weighs 0 until then). (Under MirroredStrategy a `tf.cond`
     around an optimizer update is refused: a cross-replica sync point inside control flow.)
+    A one-level method (`method.levels == "one"`, GOLD-NAS) instead gets `(x, y)` batches
+    of the whole training set and takes one joint step per batch (`_one_level_step`).
 
     Args:
         network: the supernet.
@@ -39,6 +41,8 @@ class SearchModel(keras.Model):
         self.arch_loss_tracker = keras.metrics.Mean(name="arch_loss")
         self.arch_accuracy_metric = keras.metrics.SparseCategoricalAccuracy(
             name="arch_accuracy")
+        # A one-level method's extra loss term (GOLD-NAS: lambda * C(alpha)).
+        self.penalty_tracker = keras.metrics.Mean(name="penalty")
         self.arch_phase = False
         self.weight_optimizer = None
         self.arch_optimizer = None
@@ -88,7 +92,7 @@ class SearchModel(keras.Model):
     @property
     def metrics(self):
         return [self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
-                self.arch_accuracy_metric]
+                self.arch_accuracy_metric, self.penalty_tracker]
 
     def sync_structure(self, reason="structure", force=False):
         """Re-reads the masks and the arch switch; rebuilds step functions that changed.
@@ -123,7 +127,11 @@ class SearchModel(keras.Model):
 
     def train_step(self, data):
         """One iteration: the weight and (past grace) the architecture phase, in the method's
-        order (ASAP Alg. 1: weight step first; DARTS: architecture step first)."""
+        order (ASAP Alg. 1: weight step first; DARTS: architecture step first); or, for a
+        one-level method (`method.levels == "one"`, GOLD-NAS), one joint step on one batch.
+        """
+        if self.method.levels == "one":
+            return self._one_level_step(*data)
         weight_batch, arch_batch = data
         step = tf.identity(self.weight_optimizer.iterations)  # this iteration's global index
         undecided = self.network.undecided_cell_types()
@@ -134,20 +142,35 @@ class SearchModel(keras.Model):
             self._architecture_step(weight_batch, arch_batch, undecided, step)
         if not self.method.weight_first:
             self._weight_step(*weight_batch)
-        return {m.name: m.result() for m in self.metrics}
+        # Without an architecture phase its trackers hold nothing: keep them off the logs
+        # (and the progress bar) rather than showing 0.
+        shown = ([self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
+                  self.arch_accuracy_metric] if arch_phase
+                 else [self.loss_tracker, self.accuracy_metric])
+        return {m.name: m.result() for m in shown}
 
     def _architecture_step(self, weight_batch, arch_batch, cell_types, step):
         """Updates alpha on an architecture batch (ASAP Alg. 1, line 6), then lets the
         method prune every op under theta (lines 7-8).
-
-        Only alive ops of undecided edges move: the others are put back after the update
-        (Adam's momentum would otherwise keep moving them).
         """
         arch = self.network.arch
         variables = [arch.alphas[t] for t in cell_types]
         self.method.step_schedule(arch, self.arch_optimizer.iterations + 1)
         loss, logits, grads = self.method.arch_gradients(self, weight_batch, arch_batch,
                                                          variables)
+        self._apply_arch_gradients(grads, variables, cell_types)
+        if self.method.prunes_in_step:
+            arch.prune(cell_types, step)
+        self.arch_loss_tracker.update_state(loss)
+        self.arch_accuracy_metric.update_state(arch_batch[1], logits)
+
+    def _apply_arch_gradients(self, grads, variables, cell_types):
+        """Shows the method the raw alpha gradients, adds the L2 decay and applies them.
+
+        Only the ops `ArchParams.movable` names move: the others are put back after the
+        update (momentum would otherwise keep moving them).
+        """
+        arch = self.network.arch
         self.method.observe_gradients(arch, cell_types, grads)
         decay = tf.constant(self.arch_weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
@@ -156,10 +179,6 @@ class SearchModel(keras.Model):
         apply_summed(self.arch_optimizer, grads, variables)
         for variable, old, move in zip(variables, before, movable):
             variable.assign(tf.where(move, variable.value, old))
-        if self.method.prunes_in_step:
-            arch.prune(cell_types, step)
-        self.arch_loss_tracker.update_state(loss)
-        self.arch_accuracy_metric.update_state(arch_batch[1], logits)
 
     def _weight_step(self, x, y):
         """SGD on the weights of the ops in the structure on a weight batch (Alg. 1, line 4)."""
@@ -168,14 +187,49 @@ class SearchModel(keras.Model):
             logits = self(x, training=True)
             loss = cross_entropy(y, logits)
             scaled = loss / num_replicas()
-        grads = sum_over_replicas(tape.gradient(scaled, variables))
+        self._apply_weight_gradients(sum_over_replicas(tape.gradient(scaled, variables)),
+                                     variables)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_metric.update_state(y, logits)
+
+    def _apply_weight_gradients(self, grads, variables):
+        """Clips the weight gradients by global norm, adds the L2 decay and applies them."""
         if self.clipnorm:
             grads, _ = tf.clip_by_global_norm(grads, self.clipnorm)
         decay = tf.constant(self.weight_decay, tf.float32)  # one constant, not one per var
         grads = [g + decay * v for g, v in zip(grads, variables)]
         apply_summed(self.weight_optimizer, grads, variables)
+
+    def _one_level_step(self, x, y):
+        """One-level search (GOLD-NAS): one batch of the whole training set, one loss.
+
+        loss = cross-entropy + the method's extra term (GOLD: lambda * C(alpha)); one
+        gradient computation gives both groups' gradients, each applied by its own
+        optimizer as the two-level phases apply theirs (weights: clip, decay, SGD; alpha:
+        decay, the arch optimizer, frozen ops put back). Past grace only; before it, the
+        weights alone.
+        """
+        arch = self.network.arch
+        cell_types = self.network.undecided_cell_types() if self.arch_phase else ()
+        weights = self.network.live_weight_variables()
+        alphas = [arch.alphas[t] for t in cell_types]
+        with tf.GradientTape() as tape:
+            logits = self(x, training=True)
+            loss = cross_entropy(y, logits)
+            extra = self.method.extra_loss(arch, cell_types) if cell_types else None
+            total = loss if extra is None else loss + extra
+            scaled = total / num_replicas()
+        grads = sum_over_replicas(tape.gradient(scaled, weights + alphas))
+        self._apply_weight_gradients(grads[:len(weights)], weights)
+        if cell_types:
+            self._apply_arch_gradients(grads[len(weights):], alphas, cell_types)
         self.loss_tracker.update_state(loss)
         self.accuracy_metric.update_state(y, logits)
+        shown = [self.loss_tracker, self.accuracy_metric]
+        if extra is not None:
+            self.penalty_tracker.update_state(extra)
+            shown.append(self.penalty_tracker)
+        return {m.name: m.result() for m in shown}
 
     def test_step(self, data):
         x, y = data

@@ -16,22 +16,36 @@ def _metrics(logs):
             if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "__float__")}
 
 
-def epoch_record(network, state, next_temperature, metrics, seconds, step_seconds=None) -> dict:
+def epoch_record(network, state, next_temperature, metrics, seconds, step_seconds=None,
+                 method=None) -> dict:
     """The fields of an `epoch` event, all read from one architecture state.
 
-    Phi is taken over the alive ops at the epoch's T, after the epoch's prunes; `live_ops`,
-    `total_ops` and `sparsity` count the ops of every cell (so a cell type weighs as many
-    times as it occurs in the stack), and `sparsity == 1 - live_ops / total_ops`.
+    `phi` holds the op weights under the state's relaxation (Phi over the alive ops at the
+    epoch's T for softmax; the gates for sigmoid; alpha for identity), after the epoch's
+    prunes. `entropy` is the mean normalised entropy of each edge's Phi where Phi is a
+    distribution (softmax), else empty; `weight_entropy` is that of each edge's |weights|
+    divided by their sum (edges without an alive op left out), for every relaxation.
+    `live_ops`, `total_ops` and `sparsity` count the ops of every cell (so a cell type
+    weighs as many times as it occurs in the stack), and `sparsity == 1 - live_ops /
+    total_ops`; `supernet_madds` counts the alive ops' multiply-adds (with a bound method).
     """
     cell_types = network.cell_types
     phi = relaxation.state_weights(state)
     live, total = network.live_op_count(), network.total_op_count()
-    return {
+    kind = state.get("relaxation", "softmax")
+    candidates = len(network.op_names)
+    entropy = {t: float(np.mean(relaxation.normalized_entropy(phi[t]))) for t in cell_types}
+    weight_entropy = {}
+    for t in cell_types:
+        per_edge = relaxation.normalized_weight_entropy(phi[t], candidates)
+        finite = per_edge[np.isfinite(per_edge)]
+        weight_entropy[t] = float(np.mean(finite)) if finite.size else None
+    record = {
         "temperature": state["temperature"], "next_temperature": next_temperature,
         "threshold": state["threshold"], "grace": not state["arch_enabled"],
         "sparsity": 1.0 - live / total,
-        "entropy": {t: float(np.mean(relaxation.normalized_entropy(phi[t])))
-                    for t in cell_types},
+        "entropy": entropy if kind == "softmax" else {},
+        "weight_entropy": weight_entropy, "relaxation": kind,
         "ops": list(network.op_names),
         "phi": {t: phi[t].round(6).tolist() for t in cell_types},
         "alive": {t: state["alive"][t].astype(int).tolist() for t in cell_types},
@@ -39,6 +53,12 @@ def epoch_record(network, state, next_temperature, metrics, seconds, step_second
         "live_ops": live, "total_ops": total,
         "discrete": all(schedules.is_discrete(state["alive"][t]) for t in cell_types),
     }
+    if method is not None:
+        madds = method.supernet_madds(state)
+        if madds is not None:  # a method bound to the supernet's geometry
+            record["supernet_madds"] = madds
+        record.update(method.epoch_fields(state))
+    return record
 
 
 class EventRecorder(keras.callbacks.Callback):
@@ -110,7 +130,8 @@ class EventRecorder(keras.callbacks.Callback):
         steps = self._step_times
         record = epoch_record(network, state,
                               self.method.epoch_schedule(epoch + 1).temperature, metrics,
-                              seconds, sum(steps) / len(steps) if steps else None)
+                              seconds, sum(steps) / len(steps) if steps else None,
+                              self.method)
         self.event_log.emit("epoch", epoch=epoch, **record)
         genotype = self.method.derive(state, network.op_names, network.nodes)
         self.event_log.emit("genotype", epoch=epoch, genotype=genotype.to_dict())
@@ -126,9 +147,14 @@ class EventRecorder(keras.callbacks.Callback):
             scalars = {**record["metrics"], "temperature": record["temperature"],
                        "threshold": record["threshold"], "sparsity": record["sparsity"],
                        "live_ops": record["live_ops"], "epoch_seconds": record["epoch_seconds"],
-                       **{f"entropy_{t}": v for t, v in record["entropy"].items()}}
+                       "supernet_madds": record.get("supernet_madds"),
+                       "lambda": record.get("lambda"),
+                       **{f"entropy_{t}": v for t, v in record["entropy"].items()},
+                       **{f"weight_entropy_{t}": v
+                          for t, v in record["weight_entropy"].items()}}
             for name, value in scalars.items():
-                tf.summary.scalar(name, value)
+                if value is not None:
+                    tf.summary.scalar(name, value)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

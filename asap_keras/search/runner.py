@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from asap_keras import config as config_lib
@@ -11,6 +12,8 @@ from asap_keras.resume import open_search_run
 from asap_keras.search import checkpoint
 from asap_keras.search.event_log import EventLog, ends_run
 from asap_keras.space.primitives import op_set
+
+PARETO_FILE = "pareto.json"  # GOLD-NAS' Pareto records (`search.pareto.to_json`)
 
 
 def configure_runtime(seed: int, deterministic: bool) -> None:
@@ -40,39 +43,75 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
+def topology_of(cfg: config_lib.Config) -> str:
+    """`space.topology` ("darts" where the space table predates it)."""
+    return getattr(cfg.space, "topology", "darts")
+
+
 def model_signature(cfg: config_lib.Config, image_shape, num_classes) -> dict:
-    """What the supernet is built from; a checkpoint only restores into the same."""
+    """What the supernet is built from; a checkpoint only restores into the same.
+
+    Besides the shapes: the method, its relaxation (how alpha becomes weights) and the
+    topology of the cell it derives, so a checkpoint says how to read its alphas.
+    """
+    from asap_keras.search.methods import METHODS
+
     return {"ops": list(op_set(cfg.space.ops)), "cells": cfg.space.cells,
             "channels": cfg.space.channels, "nodes": cfg.space.nodes,
             "stem_multiplier": cfg.space.stem_multiplier, "image_shape": list(image_shape),
-            "num_classes": num_classes}
+            "num_classes": num_classes, "method": cfg.search.method,
+            "relaxation": METHODS[cfg.search.method].relaxation,
+            "topology": topology_of(cfg)}
 
 
-def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoch):
-    """Builds the supernet and the SearchModel compiled with both optimizers (built) and the
-    configured search method."""
+def make_search_method(cfg: config_lib.Config):
+    """The configured `SearchMethod` (not yet bound to a supernet)."""
+    from asap_keras.search.methods import make_method
+
+    return make_method(cfg.search, len(op_set(cfg.space.ops)), topology_of(cfg))
+
+
+def arch_optimizer(table):
+    """The alpha optimizer of a resolved `[search.arch_optimizer]`: Adam or SGD."""
     import keras
 
-    from asap_keras.search.methods import make_method
+    if table.kind == "sgd":
+        return keras.optimizers.SGD(table.lr, momentum=table.momentum, name="arch_sgd")
+    return keras.optimizers.Adam(table.lr, beta_1=table.beta_1, beta_2=table.beta_2,
+                                 name="arch_adam")
+
+
+def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoch,
+                method=None):
+    """Builds the supernet and the SearchModel compiled with both optimizers (built) and the
+    configured search method, bound to the supernet's geometry.
+
+    The method picks the relaxation and the alphas' starting value; `method` may be given
+    (already made from `cfg`), else it is made here.
+    """
+    import keras
+
     from asap_keras.search.model import SearchModel
     from asap_keras.search.optimizers import FusedMomentumSGD
+    from asap_keras.search.resource import Geometry
     from asap_keras.space.network import SearchNetwork
 
     space, search = cfg.space, cfg.search
+    method = method or make_search_method(cfg)
     network = SearchNetwork(num_classes, image_shape[-1], op_set(space.ops), space.channels,
                             space.cells, space.nodes, space.stem_multiplier,
                             temperature=search.anneal.t0, alpha_scale=search.alpha_scale,
+                            relaxation=method.relaxation, alpha_mean=method.initial_alpha(),
                             name="supernet")
+    method.bind(Geometry.of(network, image_shape))
     model = SearchModel(network, name="search_model")
     w, a = search.weight_optimizer, search.arch_optimizer
     lr = keras.optimizers.schedules.CosineDecay(
         w.lr, decay_steps=max(1, search.epochs * steps_per_epoch), alpha=w.lr_min / w.lr)
     model.compile(
         weight_optimizer=FusedMomentumSGD(lr, momentum=w.momentum, name="weight_sgd"),
-        arch_optimizer=keras.optimizers.Adam(a.lr, beta_1=a.beta_1, beta_2=a.beta_2,
-                                             name="arch_adam"),
-        weight_decay=w.weight_decay, arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm,
-        method=make_method(search, len(network.op_names)))
+        arch_optimizer=arch_optimizer(a), weight_decay=w.weight_decay,
+        arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm, method=method)
     model.build_optimizers()
     return model
 
@@ -86,8 +125,27 @@ def _resume_point(run_path: Path, signature: dict):
     return path
 
 
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A finished search: its run directory, genotype, Keras `History` (None when a resume
+    had nothing left to train) and final architecture state (`ArchParams.snapshot`)."""
+
+    run_path: Path
+    genotype: object
+    history: object
+    state: dict
+
+
 def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None = None,
                verbose: int = 0, extra_callbacks=()):
+    """`search_run`, returning `(run_path, genotype)` (what the command line needs)."""
+    outcome = search_run(cfg, resume, verbose, extra_callbacks)
+    return outcome.run_path, outcome.genotype
+
+
+def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None = None,
+               verbose: int = 0, extra_callbacks=(), images=None,
+               fingerprint: str | None = None) -> SearchOutcome:
     """Runs (or resumes) an ASAP search and writes `genotype.json`.
 
     Args:
@@ -96,17 +154,23 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         verbose: Keras progress output (0 silent, 1 bar, 2 one line per epoch).
         extra_callbacks: more Keras callbacks, run after the search's own.
 
+        images: an `ImageSet` passed from Python (with `data.source = "arrays"`).
+        fingerprint: its SHA-256 (`api.fingerprint`), recorded in `run.json` and checked
+            on resume.
+
     Returns:
-        `(run_path, genotype)`.
+        A `SearchOutcome`.
 
     Raises:
         ConfigError, DataError, RunDirError, CheckpointError: bad input.
     """
+    from asap_keras.data.arrays import check_arrays
     from asap_keras.data.search_split import SearchData
-    from asap_keras.data.sources import load_images
+    from asap_keras.data.sources import fit, load_images
     from asap_keras.search.callbacks import (
         Anneal,
         FollowPrunes,
+        ParetoRecord,
         ScheduledPrune,
         SearchCheckpoint,
     )
@@ -120,37 +184,50 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         raise RunDirError("run_search needs a config or a run directory to resume")
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
     d = cfg.data
-    images = load_images(d.source, d.name, d.root, d.data_dir, d.image_size, d.limit,
-                         cfg.run.seed)
-    data = SearchData(images, d.batch_size, d.val_fraction, cfg.run.seed, d.augment)
+    check_arrays(d.source, images, fingerprint,
+                 run_path / run_dir_lib.RUN_FILE if resume is not None else None)
+    if images is None:
+        images = load_images(d.source, d.name, d.root, d.data_dir, d.image_size, d.limit,
+                             cfg.run.seed, d.split, d.download)
+    else:
+        images = fit(images, d.image_size, d.limit, cfg.run.seed)
+    method = make_search_method(cfg)
+    data = SearchData(images, d.batch_size, d.val_fraction, cfg.run.seed, d.augment,
+                      one_level=method.levels == "one")
     signature = model_signature(cfg, data.image_shape, data.num_classes)
     if resume is None:
         run_path = run_dir_lib.create_run_dir(
             cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
             {"seed": cfg.run.seed, "signature": signature, "class_names": list(
-                images.class_names), "kind": "search"})
+                images.class_names), "kind": "search",
+             **({"data_fingerprint": fingerprint} if fingerprint else {})})
         resume_from = None
     else:
         resume_from = _resume_point(run_path, signature)
     strategy = make_strategy(cfg.runtime.strategy)
     with strategy.scope():
-        model = build_model(cfg, data.image_shape, data.num_classes, data.steps_per_epoch)
+        model = build_model(cfg, data.image_shape, data.num_classes, data.steps_per_epoch,
+                            method)
     start_epoch = 0
     if resume_from is not None:
         start_epoch = checkpoint.restore(model, resume_from, signature)
+    front = _replayed_front(run_path, start_epoch) if resume is not None else ()
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
              versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=start_epoch,
              strategy=cfg.runtime.strategy, replicas=strategy.num_replicas_in_sync,
              steps_per_epoch=data.steps_per_epoch, image_shape=list(data.image_shape),
              class_names=list(images.class_names))
-    method = model.method
     recorder = EventRecorder(log, method, cfg.search.log_every_steps,
                              str(run_path / run_dir_lib.TENSORBOARD_DIR))
+    # Before the epoch-end prune: a record pairs the cell the epoch validated with its accuracy.
+    records = ([ParetoRecord(method, run_path / PARETO_FILE, log, front)]
+               if method.records_pareto else [])
     callbacks = [
         StopOnDivergence(),  # first: a NaN step must reach no other callback
         StopWhenRequested(),
         Anneal(method),
+        *records,
         ScheduledPrune(method),
         FollowPrunes(cfg.search.prune.rebuild_fraction, log),
         SearchCheckpoint(run_path / run_dir_lib.CHECKPOINT_DIR, signature, log),
@@ -161,8 +238,9 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         return start_epoch - 1 if recorder.last_epoch is None else recorder.last_epoch
 
     with ends_run(log, last_epoch) as outcome:
-        if start_epoch < cfg.search.epochs and not _is_discrete(model):
-            model.fit(data.train_dataset(start_epoch, cfg.search.epochs),
+        history = None
+        if start_epoch < cfg.search.epochs and not _stop_reason(model):
+            history = model.fit(data.train_dataset(start_epoch, cfg.search.epochs),
                       steps_per_epoch=data.steps_per_epoch, epochs=cfg.search.epochs,
                       initial_epoch=start_epoch, validation_data=data.val_dataset(),
                       callbacks=callbacks, verbose=verbose, shuffle=False)
@@ -172,15 +250,30 @@ def run_search(cfg: config_lib.Config | None = None, resume: str | Path | None =
         final = evaluate_derived_cell(model, genotype, data.val_dataset())
         log.emit("final_prune", epoch=last_epoch(), genotype=genotype.to_dict(),
                  val_accuracy_before=recorder.last_val_accuracy, **final)
-        outcome.finish("discrete" if _is_discrete(model) else "epoch_cap")
-        return run_path, genotype
+        outcome.finish(_stop_reason(model) or "epoch_cap")
+        return SearchOutcome(run_path, genotype, history, model.network.arch.snapshot())
 
 
-def _is_discrete(model) -> bool:
-    from asap_keras.search import schedules
+def _stop_reason(model) -> str | None:
+    """Why the method's search is over ("discrete", "flops_min"), or None."""
+    network = model.network
+    return model.method.stop_reason(network.arch.snapshot(), network.cell_types)
 
-    arch = model.network.arch.snapshot()
-    return all(schedules.is_discrete(arch["alive"][t]) for t in model.network.cell_types)
+
+def _replayed_front(run_path: Path, start_epoch: int):
+    """The Pareto front of the epochs before `start_epoch`, replayed from the event log."""
+    from asap_keras import events as events_lib
+    from asap_keras.search import pareto
+
+    path = run_path / run_dir_lib.EVENTS_FILE
+    decoded = []
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                decoded.append(events_lib.decode(line))
+            except events_lib.EventError:
+                continue  # a torn last line of a killed run
+    return pareto.replay(decoded, start_epoch)
 
 
 def final_genotype(model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from asap_keras.errors import ConfigError
+from asap_keras.space.primitives import edge_endpoints
 
 
 def temperature(epoch, t0, beta):
@@ -192,3 +193,48 @@ def pac_threshold(t, nu):
     if t < 1:
         raise ConfigError(f"t counts alpha updates from 1. Received: t={t!r}")
     return float(pac_threshold_formula(float(t), nu))
+
+
+def min_live_edges(topology) -> int:
+    """Edges with an alive op every node keeps: 2 for a DARTS cell, 1 for a free one."""
+    return 2 if topology == "darts" else 1
+
+
+def prune_lowest_per_node(scores, alive, count, nodes, min_edges=1):
+    """New alive mask: the `count` alive ops of lowest score die, ranked over all edges,
+    while every intermediate node keeps `min_edges` incoming edges with an alive op.
+
+    The guard of methods whose edges may lose every op (NAP): an op is skipped, and the
+    next lowest taken, when it is the last of its edge and its node would be left with
+    fewer than `min_edges` such edges (1: a free cell's node keeps an input; 2: the DARTS
+    cell's two). Fewer than `count` die if nothing else may go.
+
+    Args:
+        scores: `(edges, ops)` ranking key; lower dies first (ties: lower edge, then op).
+        alive: 0/1 mask, same shape.
+        count: ops to kill.
+        nodes: intermediate nodes (edges in `primitives.edge_endpoints` order).
+        min_edges: live incoming edges each node keeps (>= 1).
+
+    Returns:
+        Bool mask, a subset of `alive`.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = np.asarray(alive) > 0.5
+    node = np.array([dst - 2 for _, dst in edge_endpoints(nodes)])
+    for _, e, k in sorted((scores[e, k], e, k) for e, k in zip(*np.nonzero(keep))):
+        if count <= 0:
+            break
+        if removable(keep, e, node, min_edges):
+            keep[e, k] = False
+            count -= 1
+    return keep
+
+
+def removable(alive, edge, node_of_edge, min_edges) -> bool:
+    """Whether one alive op of `edge` may die: its edge keeps another op, or its node keeps
+    more than `min_edges` incoming edges with an alive op."""
+    if alive[edge].sum() > 1:
+        return True
+    live = alive.any(axis=1)
+    return int(live[node_of_edge == node_of_edge[edge]].sum()) > min_edges

@@ -6,6 +6,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from asap_keras.space import relaxation as relaxation_lib
+from asap_keras.space.relaxation import RELAXATIONS
+
 CELL_TYPES = ("normal", "reduce")
 # Logit given to a masked op: exp() of it is exactly 0 next to any alive op's logit.
 _MASKED_LOGIT = -1e9
@@ -24,28 +27,41 @@ class ArchParams(keras.layers.Layer):
         alpha_<type>: `(edges, ops)` architecture parameters.
         mask_<type>: 1 alive, 0 pruned. An op once pruned never comes back.
         pruned_at_<type>: global step at which each op was pruned, -1 while alive.
-        pruned_weight_<type>: the op's Phi when it was pruned.
+        pruned_weight_<type>: the op's ranking key when it was pruned (Phi for ASAP).
         score_<type>: a per-op score a method accumulates (accumulated-gradient pruning).
         temperature, threshold: T and theta of the current epoch.
         arch_enabled: 1.0 once T is below the grace temperature.
+        resource_weight, resource_step: GOLD-NAS' lambda (the weight of its resource term)
+            and the step dlam its controller adds (0 for the other methods).
 
     Args:
         edges: edges per cell (14 for 4 nodes).
         num_ops: candidate ops per edge.
         temperature: initial T.
-        alpha_scale: alphas start at `alpha_scale * N(0, 1)`; 0 starts them at 0, as
-            Algorithm 1 does (DARTS uses 1e-3).
+        alpha_scale: alphas start at `alpha_mean + alpha_scale * N(0, 1)`; 0 starts them at
+            `alpha_mean` exactly (0 for ASAP, Algorithm 1; DARTS adds 1e-3 noise).
+        relaxation: how alpha becomes op weights, one of `relaxation.RELAXATIONS`:
+            "softmax" (Eq. 3), "sigmoid" (GOLD-NAS gates), "identity" (NAP).
+        alpha_mean: the alphas' starting value (NAP: 1/N).
     """
 
-    def __init__(self, edges, num_ops, temperature=1.0, alpha_scale=0.0, **kwargs):
+    def __init__(self, edges, num_ops, temperature=1.0, alpha_scale=0.0, relaxation="softmax",
+                 alpha_mean=0.0, **kwargs):
         super().__init__(**kwargs)
+        if relaxation not in RELAXATIONS:
+            raise ValueError(f"relaxation must be one of {RELAXATIONS}. "
+                             f"Received: relaxation={relaxation!r}")
         self.edges = edges
         self.num_ops = num_ops
         self.initial_temperature = float(temperature)
         self.alpha_scale = float(alpha_scale)
+        self.relaxation = relaxation
+        self.alpha_mean = float(alpha_mean)
         shape = (edges, num_ops)
-        init = (keras.initializers.RandomNormal(stddev=self.alpha_scale) if self.alpha_scale
-                else "zeros")
+        if self.alpha_scale:
+            init = keras.initializers.RandomNormal(mean=self.alpha_mean, stddev=self.alpha_scale)
+        else:
+            init = keras.initializers.Constant(self.alpha_mean)
         state = {"trainable": False, "aggregation": "only_first_replica"}
         self.alphas = {t: self.add_weight(name=f"alpha_{t}", shape=shape, initializer=init,
                                           aggregation="only_first_replica")
@@ -71,6 +87,11 @@ class ArchParams(keras.layers.Layer):
         # 1.0 while architecture steps run, 0.0 during grace epochs (read at trace time).
         self.arch_enabled = self.add_weight(name="arch_enabled", shape=(), initializer="zeros",
                                             trainable=False)
+        # GOLD-NAS' controller state: read by the step's loss, assigned at epoch ends.
+        self.resource_weight = self.add_weight(name="resource_weight", shape=(),
+                                               initializer="zeros", trainable=False)
+        self.resource_step = self.add_weight(name="resource_step", shape=(),
+                                             initializer="zeros", trainable=False)
         self.built = True
 
     def call(self, inputs=None):
@@ -78,7 +99,8 @@ class ArchParams(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "edges": self.edges, "num_ops": self.num_ops,
-                "temperature": self.initial_temperature, "alpha_scale": self.alpha_scale}
+                "temperature": self.initial_temperature, "alpha_scale": self.alpha_scale,
+                "relaxation": self.relaxation, "alpha_mean": self.alpha_mean}
 
     @property
     def alpha_variables(self):
@@ -86,24 +108,39 @@ class ArchParams(keras.layers.Layer):
         return [self.alphas[t] for t in CELL_TYPES]
 
     def weights_of(self, cell_type):
-        """Phi = softmax(alpha / T) over each edge's alive ops, 0 for pruned ones (Eq. 3).
+        """The op weights `(edges, ops)` under the relaxation, 0 for pruned ops.
 
-        A tensor `(edges, ops)` read from the Variables when the step runs, so an op pruned
-        inside the step leaves the softmax and the mixed sum at once. An edge with no alive
-        op (removed by a final prune) weighs 0 everywhere.
+        softmax: Phi = softmax(alpha / T) over each edge's alive ops (Eq. 3); sigmoid:
+        sigmoid(alpha) per op (GOLD-NAS); identity: alpha (NAP). A tensor read from the
+        Variables when the step runs, so an op pruned inside the step leaves the sum at once.
+        An edge with no alive op weighs 0 everywhere.
         """
         mask = self.masks[cell_type].value
-        logits = self.alphas[cell_type].value / self.temperature.value
+        alpha = self.alphas[cell_type].value
+        if self.relaxation == "sigmoid":
+            return tf.sigmoid(alpha) * mask
+        if self.relaxation == "identity":
+            return alpha * mask
+        logits = alpha / self.temperature.value
         phi = tf.nn.softmax(tf.where(mask > 0.5, logits, _MASKED_LOGIT), axis=-1)
         return phi * tf.reduce_max(mask, axis=-1, keepdims=True)
 
-    def movable(self, cell_type):
-        """1 where the architecture step may change alpha: alive ops of undecided edges.
+    @property
+    def normalized(self) -> bool:
+        """Each edge's weights sum to 1 (softmax): a lone op weighs exactly 1."""
+        return self.relaxation == "softmax"
 
-        Pruned ops keep the alpha they died with, and a decided edge (one op left) keeps
-        its alphas, so the derivation compares edges on what they learned while competing.
+    def movable(self, cell_type):
+        """1 where the architecture step may change alpha.
+
+        Pruned ops keep the alpha they died with. Under softmax a decided edge (one op left)
+        keeps its alphas too, so the derivation compares edges on what they learned while
+        competing; under sigmoid and identity a lone op's weight still scales its output,
+        so every alive op moves.
         """
         mask = self.masks[cell_type].value
+        if not self.normalized:
+            return mask > 0.5
         undecided = tf.reduce_sum(mask, axis=-1, keepdims=True) > 1.5
         return tf.logical_and(mask > 0.5, undecided)
 
@@ -137,19 +174,27 @@ class ArchParams(keras.layers.Layer):
                 tf.where(dies, phi, self.pruned_weight[cell_type].value))
             self.masks[cell_type].assign(tf.cast(keep, mask.dtype))
 
-    def apply_prune(self, cell_type, keep, step):
+    def apply_prune(self, cell_type, keep, step, key=None):
         """Host side: sets a new alive mask (a subset of the current one), recording the step
-        and Phi of each op it kills; for methods that prune at epoch ends."""
-        from asap_keras.space.relaxation import op_weights
+        and the key of each op it kills; for methods that prune at epoch ends.
 
+        Args:
+            cell_type: "normal" or "reduce".
+            keep: the new alive mask `(edges, ops)`.
+            step: the global step recorded for the ops that die.
+            key: `(edges, ops)` values recorded as each dead op's `pruned_weight` (the
+                method's ranking key); default: the op weights under the relaxation.
+        """
         alive = np.asarray(self.masks[cell_type].numpy()) > 0.5
         keep = np.asarray(keep) > 0.5
         dies = alive & ~keep
-        phi = op_weights(self.alphas[cell_type].numpy(), float(self.temperature.numpy()), alive)
+        if key is None:
+            key = relaxation_lib.weights(self.relaxation, self.alphas[cell_type].numpy(),
+                                         float(self.temperature.numpy()), alive)
         self.pruned_at[cell_type].assign(
             np.where(dies, float(step), self.pruned_at[cell_type].numpy()))
         self.pruned_weight[cell_type].assign(
-            np.where(dies, phi, self.pruned_weight[cell_type].numpy()).astype(np.float32))
+            np.where(dies, key, self.pruned_weight[cell_type].numpy()).astype(np.float32))
         self.masks[cell_type].assign((alive & keep).astype(np.float32))
 
     def alive_indices(self, cell_type):
@@ -159,7 +204,7 @@ class ArchParams(keras.layers.Layer):
 
     def snapshot(self):
         """The state as numpy: alpha, alive, pruned_at, pruned_weight, scores (per type), T,
-        theta and the architecture switch."""
+        theta, the architecture switch, the relaxation and GOLD's lambda and dlam."""
         return {
             "alpha": {t: np.asarray(self.alphas[t].numpy()) for t in CELL_TYPES},
             "alive": {t: np.asarray(self.masks[t].numpy()) > 0.5 for t in CELL_TYPES},
@@ -171,4 +216,7 @@ class ArchParams(keras.layers.Layer):
             "temperature": float(self.temperature.numpy()),
             "threshold": float(self.threshold.numpy()),
             "arch_enabled": bool(self.arch_enabled.numpy() > 0.5),
+            "relaxation": self.relaxation,
+            "resource_weight": float(self.resource_weight.numpy()),
+            "resource_step": float(self.resource_step.numpy()),
         }

@@ -9,30 +9,108 @@ import numpy as np
 
 from asap_keras.errors import GenotypeError, quote
 from asap_keras.space import relaxation
+from asap_keras.space import topology as topo
 from asap_keras.space.primitives import ALL_OPS, NONE, edge_endpoints
 
-EDGES_PER_NODE = 2
+EDGES_PER_NODE = topo.EDGES_PER_NODE
 # Most intermediate nodes a genotype (and a checkpoint's signature) may have; DARTS uses 4.
 MAX_NODES = 32
+CELL_TYPES = ("normal", "reduce")
 
 
 @dataclass(frozen=True)
 class Genotype:
-    """Two `(op, source)` pairs per intermediate node for each cell type (DARTS format).
+    """The discrete cells of a search: one per cell type, in one of two topologies.
 
     Sources 0 and 1 are the cell inputs; source i >= 2 is intermediate node i - 2.
+
+    - `topology="darts"` (DARTS format): `normal` and `reduce` hold two `(op, source)` pairs
+      per intermediate node, pair i feeding node i // 2 + 2; each concat lists nodes.
+    - `topology="free"` (GOLD-NAS, NAP): they hold `(op, source, node)` triples, any number
+      per edge and per node, sorted by (node, source, op); a node that no triple enters is
+      dead and read by none; each concat is the live nodes; `node_count` is the number of
+      intermediate nodes. Build it with `Genotype.free`.
+
+    `edges(cell_type)` gives the triples of either topology.
     """
 
-    normal: tuple[tuple[str, int], ...]
+    normal: tuple[tuple, ...]
     normal_concat: tuple[int, ...]
-    reduce: tuple[tuple[str, int], ...]
+    reduce: tuple[tuple, ...]
     reduce_concat: tuple[int, ...]
+    topology: str = topo.DARTS
+    node_count: int | None = None  # "free" only
 
     @property
     def nodes(self) -> int:
+        """Intermediate nodes per cell (a free cell's dead ones included)."""
+        if self.topology == topo.FREE:
+            return self.node_count
         return len(self.normal) // EDGES_PER_NODE
 
+    def edges(self, cell_type: str) -> tuple[tuple[str, int, int], ...]:
+        """The `(op, source, node)` triples of one cell type, for either topology.
+
+        Example:
+        >>> from asap_keras.child.genotypes import BUILT_IN
+        >>> BUILT_IN["darts_v2"].edges("normal")[:3]
+        (('sep_conv_3x3', 0, 2), ('sep_conv_3x3', 1, 2), ('sep_conv_3x3', 0, 3))
+
+        Raises:
+            GenotypeError: `cell_type` is neither "normal" nor "reduce".
+        """
+        if cell_type not in CELL_TYPES:
+            raise GenotypeError(f"cell_type must be one of {CELL_TYPES}. "
+                                f"Received: cell_type={quote(cell_type)}")
+        cell = getattr(self, cell_type)
+        return tuple(cell) if self.topology == topo.FREE else topo.pair_edges(cell)
+
+    @classmethod
+    def free(cls, normal, reduce, nodes) -> Genotype:
+        """A free-topology genotype from the `(op, source, node)` edges each cell keeps.
+
+        Edges leaving a dead node (one with no inputs) are dropped, repeatedly, as dropping
+        them may kill the nodes they entered; the triples are sorted by (node, source, op)
+        and each concat is the cell's live nodes.
+
+        Args:
+            normal, reduce: iterables of `(op, source, node)`: a known op other than
+                `none`, `source < node`, `node` in 2..nodes+1, no triple twice.
+            nodes: intermediate nodes per cell, in 1..MAX_NODES.
+
+        Returns:
+            The `Genotype`, `topology="free"`.
+
+        Raises:
+            GenotypeError: a malformed triple or node count, or a cell type left with no
+                live node (a cell must output something).
+
+        Example:
+        >>> g = Genotype.free([("sep_conv_3x3", 0, 2), ("skip_connect", 3, 4)],
+        ...                   [("max_pool_3x3", 1, 3)], nodes=3)
+        >>> g.normal, g.normal_concat, g.reduce_concat
+        ((('sep_conv_3x3', 0, 2),), (2,), (3,))
+        """
+        nodes = topo.parse_nodes(nodes, MAX_NODES)
+        cells = {}
+        for cell_type, edges in (("normal", normal), ("reduce", reduce)):
+            edges = list(edges)
+            kept = topo.prune_dead(topo.parse_edges(cell_type, edges, nodes)) if edges else ()
+            if not kept:
+                raise GenotypeError(f"genotype.{cell_type} has no live node once edges from "
+                                    f"dead nodes are dropped; a cell must output something. "
+                                    f"Received: {cell_type}={quote(edges)}")
+            cells[cell_type] = kept
+        return cls(cells["normal"], topo.live_nodes(cells["normal"]), cells["reduce"],
+                   topo.live_nodes(cells["reduce"]), topo.FREE, nodes)
+
     def to_dict(self) -> dict:
+        if self.topology == topo.FREE:
+            return {"topology": topo.FREE, "nodes": self.node_count,
+                    "normal": [list(edge) for edge in self.normal],
+                    "normal_concat": list(self.normal_concat),
+                    "reduce": [list(edge) for edge in self.reduce],
+                    "reduce_concat": list(self.reduce_concat)}
         return {
             "normal": [[op, src] for op, src in self.normal],
             "normal_concat": list(self.normal_concat),
@@ -47,23 +125,34 @@ class Genotype:
     def from_dict(cls, raw: dict) -> Genotype:
         """Validates and builds a genotype from its dict (JSON) form.
 
-        Every pair is `[op, source]` with a known op name and an integer source (not a
-        bool) that the node can read; both cells have the same node count, at most
-        `MAX_NODES`; each concat lists distinct node indices.
+        Without a `topology` key (or with "darts"): every pair is `[op, source]` with a
+        known op name and an integer source (not a bool) that the node can read; both cells
+        have the same node count, at most `MAX_NODES`; each concat lists distinct node
+        indices. With `"topology": "free"`: `nodes` in 1..MAX_NODES; each cell lists
+        distinct `[op, source, node]` triples (see `topology.parse_edges`), none leaving a
+        dead node, in any order (they are stored sorted); each concat is exactly the live
+        nodes.
 
         Raises:
-            GenotypeError: missing keys, wrong shapes or types, unknown ops, bad sources,
-                node counts or concat entries.
+            GenotypeError: missing keys, an unknown topology, wrong shapes or types, unknown
+                ops, bad sources, node counts or concat entries, edges from dead nodes.
         """
         if not isinstance(raw, dict):
             raise GenotypeError(f"a genotype is a JSON object. Received: {type(raw).__name__} "
                                 f"{quote(raw)}")
-        missing = [k for k in ("normal", "normal_concat", "reduce", "reduce_concat")
+        topology = raw.get("topology", topo.DARTS)
+        if not isinstance(topology, str) or topology not in topo.TOPOLOGIES:
+            raise GenotypeError(f"genotype.topology must be one of {topo.TOPOLOGIES}. "
+                                f"Received: topology={quote(topology)}")
+        keys = ("normal", "normal_concat", "reduce", "reduce_concat")
+        missing = [k for k in (("nodes",) if topology == topo.FREE else ()) + keys
                    if k not in raw]
         if missing:
             raise GenotypeError(f"genotype misses keys {missing}. Received: keys="
                                 f"{quote(list(raw))}")
-        cells = {cell: _parse_pairs(cell, raw[cell]) for cell in ("normal", "reduce")}
+        if topology == topo.FREE:
+            return cls._free_from_dict(raw)
+        cells = {cell: _parse_pairs(cell, raw[cell]) for cell in CELL_TYPES}
         if len(cells["normal"]) != len(cells["reduce"]):
             raise GenotypeError("genotype.normal and genotype.reduce must have the same node "
                                 f"count. Received: {len(cells['normal']) // 2} and "
@@ -73,6 +162,19 @@ class Genotype:
                    for key in ("normal_concat", "reduce_concat")}
         return cls(cells["normal"], concats["normal_concat"], cells["reduce"],
                    concats["reduce_concat"])
+
+    @classmethod
+    def _free_from_dict(cls, raw: dict) -> Genotype:
+        """The free form of `from_dict` (its keys already present)."""
+        nodes = topo.parse_nodes(raw["nodes"], MAX_NODES)
+        cells, concats = {}, {}
+        for cell in CELL_TYPES:
+            cells[cell] = topo.parse_edges(cell, raw[cell], nodes)
+            topo.check_no_dead_sources(cell, cells[cell])
+            concats[cell] = topo.check_concat(f"{cell}_concat", raw[f"{cell}_concat"],
+                                              topo.live_nodes(cells[cell]))
+        return cls(cells["normal"], concats["normal"], cells["reduce"], concats["reduce"],
+                   topo.FREE, nodes)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Genotype:
@@ -205,9 +307,10 @@ def derive_cell(alpha, alive, temperature, op_names, nodes):
 def derive(state, op_names, nodes) -> Genotype:
     """The genotype of an architecture state `{'alpha', 'alive', 'temperature'}`.
 
-    `alpha` and `alive` map each cell type to its `(edges, ops)` array. The per-epoch
-    `genotype` event, `genotype.json` and `asap-keras derive` all call this on the same
-    saved state, so they agree.
+    `alpha` and `alive` map each cell type to its `(edges, ops)` array. The rule of the
+    methods without their own (`SearchMethod.derive`): the per-epoch `genotype` event,
+    `genotype.json` and `asap-keras derive` all call the run's method on the same saved
+    state, so they agree.
     """
     concat = tuple(range(2, nodes + 2))
     cells = {t: derive_cell(state["alpha"][t], state["alive"][t], state["temperature"],
@@ -252,31 +355,35 @@ def random_genotype(op_names, nodes=4, seed=0) -> Genotype:
 def cell_masks(genotype: Genotype, op_names, nodes) -> dict:
     """The supernet's alive masks holding exactly a genotype's cells (the final hard prune).
 
-    Each kept edge keeps its chosen op; every other edge keeps none (it is removed).
+    Each kept edge keeps its chosen op (a free cell's edge: each of its ops); every other
+    edge keeps none (it is removed).
 
     Returns:
         `{cell_type: bool array (edges, ops)}`.
 
     Raises:
-        GenotypeError: the genotype has another node count or an op outside `op_names`.
+        GenotypeError: the genotype has another node count or an op outside `op_names`, or
+            a DARTS node reads one source twice.
     """
     endpoints = edge_endpoints(nodes)
     masks = {}
-    for cell_type in ("normal", "reduce"):
+    for cell_type in CELL_TYPES:
+        free = genotype.topology == topo.FREE
         pairs = getattr(genotype, cell_type)
-        if len(pairs) != EDGES_PER_NODE * nodes:
-            raise GenotypeError(f"genotype.{cell_type} has {len(pairs) // 2} nodes; the "
+        count = genotype.node_count if free else len(pairs) // EDGES_PER_NODE
+        if count != nodes or not (free or len(pairs) == EDGES_PER_NODE * nodes):
+            raise GenotypeError(f"genotype.{cell_type} has {count} nodes; the "
                                 f"supernet has {nodes}. Received: {list(pairs)!r}")
         mask = np.zeros((len(endpoints), len(op_names)), bool)
-        for i, (op, src) in enumerate(pairs):
+        for i, (op, src, dst) in enumerate(genotype.edges(cell_type)):
             if op not in op_names:
                 raise GenotypeError(f"genotype.{cell_type}[{i}] uses {op!r}, not a candidate "
                                     f"of this supernet ({list(op_names)})")
-            edge = endpoints.index((src, 2 + i // EDGES_PER_NODE))
-            if mask[edge].any():  # the supernet has one edge per (source, node)
+            edge = endpoints.index((src, dst))
+            if mask[edge].any() and not free:  # a DARTS node reads a source once
                 raise GenotypeError(f"genotype.{cell_type}[{i}] reads source {src} a second "
-                                    f"time for node {2 + i // EDGES_PER_NODE}; a supernet "
-                                    f"edge holds one op. Received: {list(pairs)!r}")
+                                    f"time for node {dst}; a supernet edge holds one op. "
+                                    f"Received: {list(pairs)!r}")
             mask[edge, op_names.index(op)] = True
         masks[cell_type] = mask
     return masks

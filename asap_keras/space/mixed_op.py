@@ -34,16 +34,18 @@ class MixedOp(keras.layers.Layer):
     def call(self, x, weights=None, training=False):
         """Sums the alive ops weighted by `weights` (one entry per alive op, in order).
 
-        With a single alive op its weight is exactly 1, so the op's output is returned as is.
-        `none` adds zeros, so it is skipped in the sum (its weight still normalises Phi). An
-        edge with no alive op (removed by a final prune) contributes zeros.
+        `weights=None` with a single alive op returns its output as is: under softmax a
+        lone op weighs exactly 1. Under sigmoid or identity weights a lone op is still
+        scaled by its weight, so the network passes them. `none` adds zeros, so it is
+        skipped in the sum (its weight still normalises Phi). An edge with no alive op
+        (pruned away) contributes zeros.
         """
         if not self.alive:
             return tf.zeros_like(x[:, ::self.stride, ::self.stride, :])
-        if len(self.alive) == 1:
+        if weights is None and len(self.alive) == 1:
             return self.ops[self.alive[0]](x, training=training)
         out = None
-        weights = tf.unstack(weights)
+        weights = tf.unstack(weights, num=len(self.alive))
         for k, index in enumerate(self.alive):
             if self.op_names[index] == NONE:
                 continue

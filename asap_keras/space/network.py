@@ -33,11 +33,15 @@ class SearchNetwork(keras.layers.Layer):
         nodes: intermediate nodes per cell.
         stem_multiplier: the stem outputs `stem_multiplier * C` channels.
         temperature: the initial temperature T0.
-        alpha_scale: alphas start at `alpha_scale * N(0, 1)` (0: all zero, ASAP Alg. 1).
+        alpha_scale: alphas start at `alpha_mean + alpha_scale * N(0, 1)` (0: all equal to
+            `alpha_mean`, ASAP Alg. 1).
+        relaxation: "softmax" (Eq. 3), "sigmoid" (GOLD-NAS) or "identity" (NAP).
+        alpha_mean: the alphas' starting value (0; NAP: 1/N).
     """
 
     def __init__(self, num_classes, in_channels, op_names, channels=16, cells=8, nodes=4,
-                 stem_multiplier=3, temperature=1.0, alpha_scale=0.0, **kwargs):
+                 stem_multiplier=3, temperature=1.0, alpha_scale=0.0, relaxation="softmax",
+                 alpha_mean=0.0, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -66,7 +70,7 @@ class SearchNetwork(keras.layers.Layer):
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.classifier.build((None, c_p))
         self.arch = ArchParams(edge_count(nodes), len(self.op_names), temperature, alpha_scale,
-                               name="arch")
+                               relaxation, alpha_mean, name="arch")
         self.built = True
         self.sync_alive()
 
@@ -76,9 +80,12 @@ class SearchNetwork(keras.layers.Layer):
         return tuple(t for t in CELL_TYPES if any(c.cell_type == t for c in self.cells))
 
     def undecided_cell_types(self):
-        """Cell types with an edge that still has a choice (their alphas get gradients)."""
+        """Cell types whose alphas still get gradients: under softmax those with an edge
+        that still has a choice; under sigmoid or identity those with any alive op (a lone
+        op's weight still scales its output)."""
+        fewest = 2 if self.arch.normalized else 1
         return tuple(t for t in self.cell_types
-                     if any(len(edge.alive) > 1 for c in self.cells if c.cell_type == t
+                     if any(len(edge.alive) >= fewest for c in self.cells if c.cell_type == t
                             for edge in c.edges))
 
     def sync_alive(self):
@@ -106,15 +113,17 @@ class SearchNetwork(keras.layers.Layer):
         return sum(len(edge.op_names) for cell in self.cells for edge in cell.edges)
 
     def edge_weights(self, cell_type):
-        """Per edge, Phi of the ops in the structure (Eq. 3); None where one op (or none,
-        after a final prune) is left.
+        """Per edge, the weights of the ops in the structure (Phi under softmax, Eq. 3).
 
-        Phi comes from the mask Variable, so an op pruned since the last rebuild weighs 0
-        (it is still computed until the next rebuild drops it from the graph).
+        None where no op is left, and under softmax where one is (it weighs exactly 1);
+        under sigmoid and identity a lone op keeps its weight. The weights come from the
+        mask Variable, so an op pruned since the last rebuild weighs 0 (it is still computed
+        until the next rebuild drops it from the graph).
         """
         phi = self.arch.weights_of(cell_type)
         reference = next(c for c in self.cells if c.cell_type == cell_type)
-        return [None if len(edge.alive) <= 1 else tf.gather(phi[e], edge.alive)
+        fewest = 2 if self.arch.normalized else 1
+        return [tf.gather(phi[e], edge.alive) if len(edge.alive) >= fewest else None
                 for e, edge in enumerate(reference.edges)]
 
     def call(self, x, training=False):
@@ -141,4 +150,5 @@ class SearchNetwork(keras.layers.Layer):
                 "in_channels": self.in_channels, "op_names": list(self.op_names),
                 "channels": self.channels, "cells": self.num_cells, "nodes": self.nodes,
                 "stem_multiplier": self.stem_multiplier,
-                "temperature": self.initial_temperature, "alpha_scale": self.alpha_scale}
+                "temperature": self.initial_temperature, "alpha_scale": self.alpha_scale,
+                "relaxation": self.arch.relaxation, "alpha_mean": self.arch.alpha_mean}

@@ -1,4 +1,4 @@
-"""Candidate operation names of the DARTS cell space and the two standard op sets."""
+"""Candidate operation names of the DARTS cell space and the standard op sets."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ ASAP_OPS = (
 # The DARTS 8 (Liu et al., 2019): the same with `none` (the zero op) first.
 DARTS_OPS = (NONE, *ASAP_OPS)
 
-OP_SETS = {"asap": ASAP_OPS, "darts": DARTS_OPS}
+# GOLD-NAS' reduced set (METHODS 5(6)): an identity and one separable convolution.
+GOLD_OPS = (SKIP, "sep_conv_3x3")
+
+OP_SETS = {"asap": ASAP_OPS, "darts": DARTS_OPS, "gold": GOLD_OPS}
 ALL_OPS = frozenset(DARTS_OPS)
 
 
@@ -55,6 +58,21 @@ def op_set(spec: str | Sequence[str]) -> tuple[str, ...]:
 def edge_count(nodes: int) -> int:
     """Edges of a cell with 2 inputs and `nodes` intermediate nodes (14 for 4 nodes)."""
     return sum(2 + i for i in range(nodes))
+
+
+def node_count(edges: int) -> int:
+    """The intermediate nodes of a cell with `edges` edges (4 for 14): `edge_count`'s inverse.
+
+    Raises:
+        ConfigError: no node count gives that many edges.
+    """
+    nodes = 0
+    while edge_count(nodes) < edges:
+        nodes += 1
+    if edge_count(nodes) != edges:
+        raise ConfigError(f"no cell has exactly {edges} edges (2 inputs, nodes reading every "
+                          f"earlier state). Received: edges={edges!r}")
+    return nodes
 
 
 def edge_endpoints(nodes: int) -> list[tuple[int, int]]:

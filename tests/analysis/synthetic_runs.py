@@ -9,6 +9,9 @@ from asap_keras.child.genotypes import BUILT_IN
 CLASSES = [str(i) for i in range(10)]
 DARTS_V2 = BUILT_IN["darts_v2"].to_dict()
 ASAP = BUILT_IN["asap"].to_dict()
+# The search network's [space] table of the runs (3 cells of C=4, as configs/smoke.toml).
+SPACE = {"ops": ["sep_conv_3x3", "dil_conv_3x3", "max_pool_3x3", "skip_connect"], "cells": 3,
+         "channels": 4, "nodes": 4, "stem_multiplier": 3}
 
 
 def line(kind, when, **fields) -> str:
@@ -16,12 +19,13 @@ def line(kind, when, **fields) -> str:
 
 
 def run_start(when, start_epoch=0, method="asap", order=None, run_kind=None,
-              image_shape=(8, 8, 1)):
+              image_shape=(8, 8, 1), space=SPACE):
     search = {"method": method, "epochs": 50}
     if order is not None:
         search[method] = {"order": order}
     extra = {"run_kind": run_kind} if run_kind else {}
-    return line("run_start", when, run="r", config={"search": search}, versions={}, seed=0,
+    config = {"search": search, **({"space": space} if space else {})}
+    return line("run_start", when, run="r", config=config, versions={}, seed=0,
                 start_epoch=start_epoch, image_shape=list(image_shape), class_names=CLASSES,
                 **extra)
 
@@ -117,3 +121,66 @@ RETRAIN = [
     run_end(5011.0, 11.0, 0, reason="epochs"),
 ]
 NO_EPOCHS = [run_start(6000.0), run_end(6001.0, 1.0, 0, status="failed", reason="error")]
+
+
+def pareto(when, number, madds, accuracy, cell):
+    """GOLD-NAS' record of one epoch (params: a hundredth of the multiply-adds)."""
+    return line("pareto", when, epoch=number, genotype=cell, multiply_adds=madds,
+                params=madds // 100, val_accuracy=accuracy, entered=True)
+
+
+def one_op_cell(op):
+    """A DARTS cell whose eight edges per cell type all hold `op`, from both inputs."""
+    pairs = [[op, 0], [op, 1]] * 4
+    return {"normal": pairs, "normal_concat": [2, 3, 4, 5], "reduce": pairs,
+            "reduce_concat": [2, 3, 4, 5]}
+
+
+MAX_CELL, AVG_CELL = one_op_cell("max_pool_3x3"), one_op_cell("avg_pool_3x3")
+# Multiply-adds of either pool cell's evaluation network at SPACE's size (3 cells, C=4) on
+# 8x8x1 images and 10 classes, by hand (pools count none; cells 1 and 2 are reductions):
+# stem 3x3 1->12 at 8x8: 6912; cell 0: 1x1 12->4 twice at 8x8: 2 * 3072; cell 1: 1x1 12->8
+# and 16->8 at 8x8: 6144 + 8192; cell 2: FactorizedReduce 16 -> 2 x 8 at 4x4: 4096, and
+# 1x1 32->16 at 4x4: 8192; the classifier 64 -> 10: 640.
+POOL_CELL_MADDS = 40320
+
+# Run "gold-a": five Pareto records `(epoch, multiply-adds, accuracy, the cell's one op)`.
+# Epoch 1 beats epoch 0 (cheaper and more accurate), epoch 2 beats epoch 3: the
+# non-dominated records are epochs 4, 2 and 1.
+GOLD_RECORDS = [(0, 5_000_000, 0.50, "sep_conv_3x3"), (1, 4_000_000, 0.60, "dil_conv_3x3"),
+                (2, 3_000_000, 0.55, "skip_connect"), (3, 3_500_000, 0.52, "sep_conv_5x5"),
+                (4, 2_000_000, 0.40, "dil_conv_5x5")]
+GOLD_A = [
+    run_start(7000.0, method="gold"),
+    *[text for n, madds, accuracy, op in GOLD_RECORDS
+      for text in (epoch(7010.0 + 10 * n, n, 10.0, val_accuracy=accuracy),
+                   pareto(7010.0 + 10 * n, n, madds, accuracy, one_op_cell(op)))],
+    final_prune(7060.0, 4, 0.58, 0.40, 14, 112, MAX_CELL),
+    run_end(7061.0, 61.0, 4),
+]
+# Run "asap-b": no Pareto records, its cell at 0.45.
+ASAP_B = [run_start(8000.0), epoch(8010.0, 0, 10.0, val_accuracy=0.4),
+          final_prune(8011.0, 0, 0.45, 0.4, 14, 112, AVG_CELL), run_end(8012.0, 12.0, 0)]
+# Run "no-size": its config names no search network size, so its cell cannot be costed.
+NO_SIZE = [run_start(9000.0, space=None), epoch(9010.0, 0, 10.0, val_accuracy=0.3),
+           final_prune(9011.0, 0, 0.35, 0.3, 14, 112, MAX_CELL), run_end(9012.0, 12.0, 0)]
+# Run "gold-file": records only in pareto.json (two, neither dominating the other).
+GOLD_FILE = [run_start(9500.0, method="gold"), epoch(9510.0, 0, 10.0, val_accuracy=0.3),
+             epoch(9520.0, 1, 10.0, val_accuracy=0.35),
+             final_prune(9521.0, 1, 0.36, 0.35, 14, 112, MAX_CELL), run_end(9522.0, 22.0, 1)]
+GOLD_FILE_ENTRIES = [
+    {"epoch": 0, "genotype": one_op_cell("sep_conv_3x3"), "multiply_adds": 1_000_000,
+     "params": 10_000, "val_accuracy": 0.3},
+    {"epoch": 1, "genotype": one_op_cell("dil_conv_3x3"), "multiply_adds": 1_500_000,
+     "params": 15_000, "val_accuracy": 0.35},
+]
+
+
+def record_entry(number, madds, accuracy, op):
+    """A `GOLD_RECORDS` row as a `pareto.json` entry."""
+    return {"epoch": number, "genotype": one_op_cell(op), "multiply_adds": madds,
+            "params": madds // 100, "val_accuracy": accuracy}
+
+
+# gold-a's pareto.json as the search writes it: the front, by multiply-adds.
+GOLD_A_FRONT = [record_entry(*GOLD_RECORDS[n]) for n in (4, 2, 1)]

@@ -13,7 +13,8 @@ from tests.tui.conftest import RECORDED
 
 WRITTEN = ["compare.json", "fig3_duration_sparsity.png", "fig3_duration_sparsity.svg",
            "fig6_validation_accuracy.png", "fig6_validation_accuracy.svg",
-           "fig7_cell_entropy.png", "fig7_cell_entropy.svg", "report.html", "report.md"]
+           "fig7_cell_entropy.png", "fig7_cell_entropy.svg", "pareto_accuracy_madds.png",
+           "pareto_accuracy_madds.svg", "report.html", "report.md"]
 
 
 def test_compare_writes_figures_and_reports_and_notes_each_gap(runs, tmp_path, capsys):
@@ -26,7 +27,9 @@ def test_compare_writes_figures_and_reports_and_notes_each_gap(runs, tmp_path, c
     assert all(line.startswith("asap-keras: run ") for line in notes)
     assert [line.split(":")[1].strip() for line in notes] == [
         "run darts-old", "run darts-old", "run darts-old", "run retrain", "run no-epochs",
-        "run no-epochs"]
+        "run no-epochs", "run no-epochs"]
+    assert notes[-1].endswith("its cell is not in the accuracy vs multiply-adds figure: no "
+                              "final validation accuracy")
     table = [line for line in (out / "report.md").read_text().splitlines()
              if line.startswith("| ") and not line.startswith("| run |")]
     assert [line.split(" | ")[0][2:] for line in table] == [

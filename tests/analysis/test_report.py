@@ -90,3 +90,21 @@ def test_json_holds_the_rows_and_the_series(runs):
     assert run["final_prune"]["val_accuracy_before"] == 0.6
     assert data["left_out"] == ["retrain"]
     assert data["evaluation_network"] == {"channels": 36, "layers": 20, "variant": "cifar"}
+
+
+def test_compact_genotype_prints_a_free_cell_edge_by_edge():
+    from asap_keras.space.genotype import Genotype
+
+    free = Genotype.free([("sep_conv_3x3", 0, 2), ("skip_connect", 0, 2),
+                          ("dil_conv_5x5", 2, 4), ("max_pool_3x3", 1, 4)],
+                         [("avg_pool_3x3", 1, 3)], nodes=3).to_dict()
+    assert report.compact_genotype(free) == (
+        "normal: sep3(0→2) skip(0→2), max3(1→4) dil5(2→4) | reduce: avg3(1→3)")
+    row = {"run": "r", "method": "gold", "epochs": 1, "search_seconds": None,
+           "time_to_discrete_seconds": None, "final_val_accuracy": None,
+           "final_val_accuracy_source": None, "live_ops": None, "total_ops": None,
+           "parameters_m": None, "multiply_adds_m": None, "genotype": free}
+    assert report.format_row(row)["genotype"] == report.compact_genotype(free)
+    # A malformed file's entries that are no [op, source, node] are left out, not raised.
+    broken = {**free, "normal": [["sep_conv_3x3", 0], 7, [["x"], 0, 2]]}
+    assert report.compact_genotype(broken).startswith("normal:  | reduce: avg3(1→3)")

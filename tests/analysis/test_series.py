@@ -105,3 +105,19 @@ def test_a_final_prune_without_the_accuracy_before_it():
     run = folded(runs_lib.ASAP_A[:-2] + [text])
     assert run.final_prune.val_accuracy_before is None
     assert final_accuracy(run) == (0.5, "final_prune") and end_ops(run) == (14, 112)
+
+
+def test_a_gold_log_folds_its_weight_entropy_and_multiply_adds():
+    # GOLD-NAS' gates are no distribution: `entropy` is empty, `weight_entropy` tells.
+    line = runs_lib.line(
+        "epoch", 5.0, epoch=0, temperature=1.0, threshold=0.05, grace=False, sparsity=0.5,
+        entropy={}, weight_entropy={"normal": 0.25, "reduce": 0.75}, relaxation="sigmoid",
+        supernet_madds=1234, ops=[], phi={}, alive={}, metrics={"loss": 1.0},
+        epoch_seconds=2.0, live_ops=1, total_ops=2)
+    run = folded([runs_lib.run_start(0.0, method="gold"), line])
+    (row,) = run.epochs
+    assert run.method == "gold" and row.entropy == {} and row.mean_entropy is None
+    assert row.mean_weight_entropy == pytest.approx(0.5)
+    assert (row.relaxation, row.supernet_madds) == ("sigmoid", 1234)
+    asap = folded(runs_lib.ASAP_A).epochs[0]  # older logs: softmax, no weight entropy
+    assert (asap.relaxation, asap.weight_entropy, asap.supernet_madds) == ("softmax", {}, None)

@@ -13,6 +13,8 @@ from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.errors import ConfigError, GenotypeError
 from asap_keras.space.genotype import Genotype, random_genotype
 from asap_keras.space.primitives import ASAP_OPS
+from asap_keras.space.topology import pair_edges
+from tests.child.test_free_cell import DEAD_CELL_1, FREE
 
 # The convolution and matmul ops of an inference graph: what the multiply-adds count.
 COUNTED_OPS = ["Conv2D", "DepthwiseConv2dNative", "MatMul"]
@@ -66,10 +68,16 @@ CASES = [
     ("darts_v1", (40, 24, 3), 6, "imagenet"),
     ("partial_concat", (8, 8, 3), 6, "cifar"),
     ("never_reads_0", (8, 8, 1), 5, "cifar"),
+    # Free cells: an edge with two ops, a one-input node, an unread input, concats of 3 and
+    # 2 nodes; with the reduction cell reading only input 0, cells that nothing reads.
+    ("free", (8, 8, 1), 3, "cifar"),
+    ("free", (16, 16, 3), 5, "cifar"),
+    ("free_dead_cells", (8, 8, 1), 3, "cifar"),
+    ("free_dead_cells", (16, 16, 3), 5, "cifar"),
 ]
 GENOTYPES = {**BUILT_IN, "random": random_genotype(ASAP_OPS, 4, seed=3),
              "pools_and_skips": POOLS_AND_SKIPS, "partial_concat": PARTIAL_CONCAT,
-             "never_reads_0": NEVER_READS_0}
+             "never_reads_0": NEVER_READS_0, "free": FREE, "free_dead_cells": DEAD_CELL_1}
 
 
 @pytest.mark.parametrize("name, shape, layers, variant", CASES)
@@ -145,7 +153,34 @@ def test_cost_model_imports_no_tensorflow():
 
 def test_live_states_follow_the_concat_back_through_the_cell():
     # darts_v2's normal cell: node 5 reads node 2; node 4 (sep@1, skip@0) feeds nothing kept.
-    assert live_states(BUILT_IN["darts_v2"].normal, (3, 5)) == {0, 1, 2, 3, 5}
-    assert live_states(BUILT_IN["darts_v2"].normal, (2, 3, 4, 5)) == {0, 1, 2, 3, 4, 5}
-    only_input_1 = (("sep_conv_3x3", 1),) * 8
+    normal = BUILT_IN["darts_v2"].edges("normal")
+    assert live_states(normal, (3, 5)) == {0, 1, 2, 3, 5}
+    assert live_states(normal, (2, 3, 4, 5)) == {0, 1, 2, 3, 4, 5}
+    only_input_1 = pair_edges((("sep_conv_3x3", 1),) * 8)
     assert live_states(only_input_1, (2, 3, 4, 5)) == {1, 2, 3, 4, 5}
+
+
+def test_free_cells_live_where_a_later_cell_reads_them():
+    from asap_keras.child.cost import live_cells
+
+    # 5 cells, reductions at 1 and 3. FREE: normal cells read input 1, reductions both.
+    assert live_cells(FREE, 5) == [True] * 5
+    # DEAD_CELL_1: reductions read only input 0. Cell 4 (normal) reads 3, 3 reads 1, 1 reads
+    # the stem; nothing reads cells 0 and 2.
+    assert live_cells(DEAD_CELL_1, 5) == [False, True, False, True, True]
+    # Kept for a tower, cell 2 (normal) reads cell 1, already live: cell 0 stays dead.
+    assert live_cells(DEAD_CELL_1, 5, keep=(2,)) == [False, True, True, True, True]
+    assert live_cells(BUILT_IN["asap"], 5) == [True] * 5
+
+
+def test_a_free_cell_only_the_auxiliary_tower_reads_is_built_and_counted():
+    # Normal cells read only input 0. In 4 cells (reductions at 1 and 2), cell 3 reads cell
+    # 1, so cell 2 runs only for the auxiliary tower (at 2 * 4 // 3 = 2).
+    genotype = Genotype.free([("sep_conv_3x3", 0, 2)],
+                             [("skip_connect", 0, 2), ("sep_conv_3x3", 1, 2)], nodes=1)
+    for auxiliary in (False, True):
+        model = EvalNetwork(genotype, 5, (8, 8, 1), channels=4, layers=4, auxiliary=auxiliary)
+        assert [c is None for c in model.cells] == [False, False, not auxiliary, False]
+        cost = network_cost(genotype, 5, (8, 8, 1), channels=4, layers=4, auxiliary=auxiliary)
+        assert cost["parameters"] == count_parameters(model)
+        assert cost["multiply_adds"] == profiled_multiply_adds(model, (8, 8, 1))

@@ -13,6 +13,7 @@ from asap_keras.child.network import (
     drop_path,
 )
 from asap_keras.errors import GenotypeError
+from asap_keras.space.topology import pair_edges
 from tests.space.test_layers import assert_config_round_trip
 
 IMAGES = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 1)).astype("float32")
@@ -101,7 +102,8 @@ def test_training_lowers_the_loss():
 def _node_changes(pairs, s0, s1, perturbed_s0):
     """Per node of `concat = [2, 3, 4, 5]`: did its output move when only s0 changed?"""
     tf.random.set_seed(0)
-    cell = EvalCell(pairs, [2, 3, 4, 5], channels=4, prev_prev_channels=6, prev_channels=6)
+    cell = EvalCell(pair_edges(pairs), [2, 3, 4, 5], channels=4, prev_prev_channels=6,
+                    prev_channels=6)
     before = cell(s0, s1, tf.constant(0.0), training=False).numpy()
     after = cell(perturbed_s0, s1, tf.constant(0.0), training=False).numpy()
     assert before.shape == after.shape == (2, 5, 5, 16)

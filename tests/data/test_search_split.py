@@ -68,3 +68,18 @@ def test_weight_and_arch_batches_come_from_their_halves():
 def test_too_few_examples_for_a_batch():
     with pytest.raises(DataError, match="batch_size=64"):
         SearchData(tiny_set(), batch_size=64, val_fraction=0.0, seed=0)
+
+
+def test_one_level_batches_cover_the_whole_training_set_and_not_validation():
+    # GOLD-NAS trains weights and alphas on one batch: both halves, no 50/50 split.
+    data = SearchData(tiny_set(), batch_size=4, val_fraction=0.2, seed=0, one_level=True)
+    train = set(data.splits.weight) | set(data.splits.arch)
+    assert len(train) == 32 and data.steps_per_epoch == 8  # twice a half's 4 steps
+    seen = []
+    for x, y in data.train_dataset(0, 1):
+        assert x.shape == (4, 4, 4, 1)
+        seen += y.numpy().tolist()
+    assert sorted(seen) == sorted(train) and not set(seen) & set(data.splits.val)
+    resumed = [y.numpy().tolist() for _, y in data.train_dataset(1, 2)]
+    again = [y.numpy().tolist() for _, y in data.train_dataset(0, 2)][8:]
+    assert resumed == again

@@ -129,3 +129,62 @@ def test_a_separate_test_folder_is_the_retraining_test_split(tmp_path):
         config_from_dict({"data": data})
     with pytest.raises(ConfigError, match=r"data\.test_root .*needs data\.source='folder'"):
         config_from_dict({"data": {"source": "digits", "test_root": "x"}}, TrainConfig)
+
+
+def test_tfds_split_slices_are_passed_through(monkeypatch):
+    # mock_data ignores slicing, so the split tfds is asked for is checked instead.
+    asked = []
+    real = tfds.load
+
+    def load(name, split=None, **kwargs):
+        asked.append(split)
+        return real(name, split=split, **kwargs)
+
+    monkeypatch.setattr(tfds, "load", load)
+    with tfds.testing.mock_data(num_examples=20):
+        data = load_images("tfds", name="cifar10", split="train[:50%]")
+    assert asked == ["train[:50%]"] and len(data.labels) == 20
+
+
+def test_tfds_download_offline_fails_fast_naming_the_host(tmp_path, monkeypatch):
+    import time
+
+    from asap_keras.data import sources
+
+    probed = []
+    monkeypatch.setattr(sources, "reachable", lambda url, timeout=5.0: probed.append(url))
+    monkeypatch.setattr(tfds, "load", _refuse_network(tfds.load))
+    started = time.monotonic()
+    with pytest.raises(DataError, match=r"'cifar10'.*no connection to https://www\.cs\."
+                                        r"toronto\.edu") as err:
+        load_tfds("cifar10", data_dir=str(tmp_path), download=True)
+    assert time.monotonic() - started < 30
+    assert probed == ["https://www.cs.toronto.edu/~kriz/cifar.html"]
+    assert "data.download" in str(err.value)
+    assert not list(tmp_path.rglob("*.tfrecord*"))
+
+
+def test_tfds_download_when_reachable_asks_tfds_to_download(tmp_path, monkeypatch):
+    from asap_keras.data import sources
+
+    calls = []
+    real = tfds.load
+
+    def fake_load(name, download=False, **kwargs):
+        calls.append(download)
+        if not download:
+            return real(name, download=False, **kwargs)  # not prepared: raises
+        with tfds.testing.mock_data(num_examples=6):  # stands in for the real download
+            return real(name, download=True, **kwargs)
+
+    monkeypatch.setattr(sources, "reachable", lambda url, timeout=5.0: True)
+    monkeypatch.setattr(tfds, "load", fake_load)
+    data = load_tfds("cifar10", data_dir=str(tmp_path), download=True)
+    assert calls == [False, True] and len(data.labels) == 6
+
+
+def _refuse_network(real):
+    def load(name, download=False, **kwargs):
+        assert not download, "tfds.load was asked to download"
+        return real(name, download=False, **kwargs)
+    return load

@@ -56,7 +56,7 @@ def good_signature(**changes):
     return good_meta(signature={**signature(), **changes})
 
 
-@pytest.mark.parametrize("fmt", [1, 2])
+@pytest.mark.parametrize("fmt", [1, 2, 3])
 def test_a_written_checkpoint_derives_the_genotype_of_its_state(tmp_path, fmt):
     arrays = checkpoint_arrays(fmt=fmt)
     path = write_checkpoint(tmp_path / "ckpt-epoch-0003.npz", arrays)
@@ -204,7 +204,7 @@ def test_signature_ops_must_list_distinct_known_names(tmp_path, ops):
     refused(with_meta(tmp_path, good_signature(ops=ops)), "signature.ops must list")
 
 
-@pytest.mark.parametrize("changes", [{"format": 3}, {"format": "2"}, {"format": True},
+@pytest.mark.parametrize("changes", [{"format": 4}, {"format": "2"}, {"format": True},
                                      {"epoch": -1}, {"epoch": 2.5}, {"epoch": 10**12},
                                      {"signature": [1]}, {"signature": None}])
 def test_format_epoch_and_signature_types(tmp_path, changes):
@@ -314,9 +314,10 @@ def test_restore_assigns_every_variable_or_none(tmp_path):
     assert not fresh.weights[0].value.any()
     with pytest.raises(CheckpointError, match="another model"):
         checkpoint.restore(FakeModel(arrays), path, {**signature(), "channels": 99})
-    old = write_checkpoint(tmp_path / "old.npz", checkpoint_arrays(fmt=1))
-    with pytest.raises(CheckpointError, match="resumes format 2 only"):
-        checkpoint.restore(FakeModel(arrays), old, signature())
+    for fmt in (1, 2):  # 2: before GOLD-NAS' lambda and dlam Variables
+        old = write_checkpoint(tmp_path / "old.npz", checkpoint_arrays(fmt=fmt))
+        with pytest.raises(CheckpointError, match="resumes format 3 only"):
+            checkpoint.restore(FakeModel(arrays), old, signature())
     arrays = checkpoint_arrays()
     arrays["model/00000"] = arrays["model/00000"].astype(np.float64)
     with pytest.raises(CheckpointError, match="dtype float64"):

@@ -143,3 +143,15 @@ def test_an_edge_without_alive_ops_contributes_zeros():
         mixed.alive = ()
         y = mixed(tf.ones((2, 6, 6, 4)), None)
         assert tuple(y.shape) == (2, 6 // stride, 6 // stride, 4) and not np.any(y.numpy())
+
+
+def test_the_relaxation_and_alpha_start_round_trip_and_are_used():
+    arch = ArchParams(14, 7, relaxation="identity", alpha_mean=1 / 7)
+    assert_config_round_trip(arch)
+    np.testing.assert_allclose(arch.alphas["reduce"].numpy(), 1 / 7)
+    net = SearchNetwork(3, 1, ASAP_OPS, channels=4, cells=2, relaxation="sigmoid")
+    assert_config_round_trip(net, tf.zeros((2, 8, 8, 1)))
+    clone = SearchNetwork.from_config(net.get_config())
+    assert clone.arch.relaxation == "sigmoid"
+    with pytest.raises(ValueError, match="relaxation='tanh'"):
+        ArchParams(14, 7, relaxation="tanh")

@@ -66,3 +66,42 @@ def test_state_weights_per_cell_type_use_the_state_temperature_and_masks():
     phi = relaxation.state_weights({"alpha": alpha, "alive": alive, "temperature": 2.0})
     np.testing.assert_array_equal(phi["normal"], [[1.0, 0.0]])
     np.testing.assert_allclose(phi["reduce"], [[0.5, 0.5]])
+
+
+def test_sigmoid_gates_are_independent_and_need_not_sum_to_one():
+    alpha = np.array([[0.0, 2.0, -1.0], [0.0, 0.0, 0.0]])
+    gates = relaxation.gate_weights(alpha, [[1, 1, 1], [1, 0, 0]])
+    expected = 1.0 / (1.0 + np.exp(-alpha[0]))  # the logistic function, per op
+    np.testing.assert_allclose(gates[0], expected)
+    np.testing.assert_array_equal(gates[1], [0.5, 0.0, 0.0])  # a lone op keeps its 0.5
+    moved = alpha.copy()
+    moved[0, 1] += 3.0
+    changed = relaxation.gate_weights(moved) != relaxation.gate_weights(alpha)
+    np.testing.assert_array_equal(changed, [[False, True, False], [False, False, False]])
+    big = relaxation.gate_weights([[800.0, -800.0]])  # no overflow warning
+    np.testing.assert_array_equal(big, [[1.0, 0.0]])
+
+
+def test_identity_weights_are_alpha_itself():
+    alpha = np.array([[0.125, -0.5, 3.0]])
+    np.testing.assert_array_equal(relaxation.identity_weights(alpha, [[1, 1, 0]]),
+                                  [[0.125, -0.5, 0.0]])
+    assert relaxation.weights("identity", alpha).sum() == pytest.approx(2.625)
+
+
+def test_weights_dispatch_and_refuse_an_unknown_relaxation():
+    alpha = [[0.0, 0.0]]
+    np.testing.assert_allclose(relaxation.weights("softmax", alpha, 1.0), [[0.5, 0.5]])
+    np.testing.assert_allclose(relaxation.weights("sigmoid", alpha), [[0.5, 0.5]])
+    with pytest.raises(ConfigError, match="relaxation='tanh'"):
+        relaxation.weights("tanh", alpha)
+
+
+def test_weight_entropy_of_weights_that_are_no_distribution():
+    # Gates 0.5, 0.5: shares 1/2, 1/2, entropy log 2 over log 2 = 1; one op: 0; none: NaN.
+    h = relaxation.normalized_weight_entropy([[0.5, 0.5], [0.3, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(h[:2], [1.0, 0.0])
+    assert np.isnan(h[2])
+    # |alpha| is used: NAP's negative alpha still counts by its size.
+    third = relaxation.normalized_weight_entropy([[0.2, -0.2, 0.2]], candidates=3)
+    np.testing.assert_allclose(third, [1.0])

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOGS = {name: (FIXTURES / name).read_text().splitlines()
-        for name in ("smoke_events.jsonl", "legacy_events.jsonl")}
+        for name in ("smoke_events.jsonl", "legacy_events.jsonl", "gold_events.jsonl")}
 RECORDS = [json.loads(line) for lines in LOGS.values() for line in lines]
 KINDS = sorted({record["kind"] for record in RECORDS})
 ENVELOPE = ("v", "kind", "time")  # mutated by their own test; here only now and then

@@ -28,8 +28,9 @@ def test_downsample_bounds_and_keeps_ends(n, cap):
 def test_single_run_fills_every_chart():
     specs = charts.build_specs([view_of("a")], 0)
     assert [s.name for s in specs] == list(charts.CHART_NAMES)
+    assert [s.name for s in specs if not s.shown] == ["pareto"], "an ASAP log has no records"
     for spec in specs:
-        assert spec.series, spec.name
+        assert bool(spec.series) == spec.shown, spec.name
     loss = next(s for s in specs if s.name == "loss")
     assert {s.label for s in loss.series} >= {"train", "val"}
 
@@ -115,7 +116,9 @@ def test_every_chart_spans_the_runs_epochs_so_a_stopped_line_shows_where():
 
     view = _view_with([1.0, None, None])  # diverged after epoch 0: a single finite point
     specs = {s.name: s for s in charts.build_specs([view], 0)}
-    assert {s.x_range for s in specs.values()} == {(0, 2)}
+    by_epoch = {name: spec for name, spec in specs.items() if name != "pareto"}
+    assert {s.x_range for s in by_epoch.values()} == {(0, 2)}
+    assert specs["pareto"].x_range is None, "its x axis is multiply-adds"
     axis = render_chart(specs["loss"], 60, 14).plain.splitlines()[-1]
     ticks = [float(tick) for tick in axis.split()]
     assert (min(ticks), max(ticks)) == (0.0, 2.0)

@@ -86,7 +86,7 @@ def test_any_decodable_log_folds_without_skipping_and_draws(lines):
     charts.format_seconds(state.eta_seconds(view))
     header_text(view, now, following=True)
     for cell_type in state.CELL_TYPES:
-        cell_text(edge_rows(view, cell_type), cell_type, view.run_kind)
+        cell_text(edge_rows(view, cell_type), cell_type, view.run_kind, view.relaxation)
     for row in view.prunes:
         assert len(row_cells(row)) == 7
     other = state.RunView("other")

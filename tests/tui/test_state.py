@@ -5,6 +5,7 @@ import pytest
 from asap_keras.space.primitives import edge_endpoints
 from tests.tui.conftest import recorded_events
 from tui import state
+from tui.widgets.cell_graph import chosen_ops
 
 
 def fold(evts, path="run"):
@@ -32,7 +33,8 @@ def test_recorded_log_folds_to_its_numbers():
     xs, ys = state.metric_series(view, "val_loss")
     assert xs == [e["epoch"] for e in epochs if "val_loss" in e["metrics"]]
     for cell_type in ("normal", "reduce"):
-        assert len(state.chosen_edges(view, cell_type)) == 8
+        # The DARTS genotype of 4 nodes keeps 2 edges per node, one op each.
+        assert len(chosen_ops(view.genotype, cell_type)) == 8
 
 
 def test_a_log_written_before_prunes_carried_their_step_still_folds():

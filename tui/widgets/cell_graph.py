@@ -37,10 +37,32 @@ class EdgeRow:
 SHORT = {"sep_conv_3x3": "sep3", "sep_conv_5x5": "sep5", "dil_conv_3x3": "dil3",
          "dil_conv_5x5": "dil5", "max_pool_3x3": "max", "avg_pool_3x3": "avg",
          "skip_connect": "skip", "none": "none"}
+# What the shown op weights are, by the epoch's relaxation (`epoch.relaxation`).
+WEIGHT_MEANING = {
+    "softmax": "Phi = softmax over the edge's alive ops (sums to 1)",
+    "sigmoid": "w = each op's own sigmoid gate (no sum to 1)",
+    "identity": "w = alpha, unnormalised (may be negative or above 1)",
+}
+# Beyond this magnitude a weight is shown in exponent form, so an edge stays one line.
+WIDE_WEIGHT = 1000.0
 
 
 def node_name(index: int) -> str:
     return ("c_{k-2}", "c_{k-1}")[index] if index < 2 else f"node {index - 2}"
+
+
+def chosen_ops(genotype: dict | None, cell_type: str) -> set[tuple[int, int, str]]:
+    """`(source, node, op)` of each op a genotype dict keeps in one cell type.
+
+    DARTS form: pair i feeds node i // 2 + 2. Free form (`"topology": "free"`): its
+    `[op, source, node]` triples, several ops on one edge and dead nodes absent.
+    """
+    if not genotype:
+        return set()
+    cell = genotype.get(cell_type) or []
+    if genotype.get("topology") == "free":
+        return {(int(src), int(dst), str(op)) for op, src, dst in cell}
+    return {(int(src), 2 + i // 2, str(op)) for i, (op, src) in enumerate(cell)}
 
 
 def edge_rows(view: state.RunView, cell_type: str) -> list[EdgeRow]:
@@ -49,7 +71,7 @@ def edge_rows(view: state.RunView, cell_type: str) -> list[EdgeRow]:
     alive = view.alive.get(cell_type)
     if not phi or not alive:
         return []
-    chosen = state.chosen_edges(view, cell_type)
+    chosen = chosen_ops(view.genotype, cell_type)
     rows = []
     for e, (src, dst) in enumerate(state.edge_endpoints(min(len(phi), len(alive)))):
         ops = [OpCell(name, weight, bool(on), (src, dst, name) in chosen)
@@ -65,23 +87,44 @@ class CellGraph(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self.cell_type = "normal"
+        self.relaxation = state.DISTRIBUTION
         self.rows: list[EdgeRow] = []
 
     def show(self, view: state.RunView, cell_type: str) -> None:
         self.cell_type = cell_type
+        self.relaxation = view.relaxation
         self.rows = edge_rows(view, cell_type)
         self.update(self.render_rows(view.run_kind))
 
     def render_rows(self, run_kind: str = "search") -> Text:
-        return cell_text(self.rows, self.cell_type, run_kind)
+        return cell_text(self.rows, self.cell_type, run_kind, self.relaxation)
 
 
-def cell_text(rows: list[EdgeRow], cell_type: str, run_kind: str = "search") -> Text:
+def weight_text(op: OpCell, relaxation: str = state.DISTRIBUTION) -> str:
+    """An op's weight as shown: Phi as `0.42`; a gate as `0.42`; other w (NAP's alpha)
+    signed, `+1.37` or `-0.85`; `null` where the log has null.
+
+    A pruned op's w is `-`: the log holds its mask's zero there, not its gate or alpha
+    (a pruned op's Phi of 0 is its true share, and shown).
+    """
+    weight = op.weight
+    if weight is None:
+        return "null"
+    if relaxation != state.DISTRIBUTION and not op.alive:
+        return "-"
+    sign = "" if relaxation in (state.DISTRIBUTION, "sigmoid") else "+"
+    return f"{weight:{sign}.1e}" if abs(weight) >= WIDE_WEIGHT else f"{weight:{sign}.2f}"
+
+
+def cell_text(rows: list[EdgeRow], cell_type: str, run_kind: str = "search",
+              relaxation: str = state.DISTRIBUTION) -> Text:
     """The cell as text: each node's incoming edges, ops strongest first."""
     text = Text()
     text.append(f"{cell_type} cell", style="bold")
-    text.append("  genotype edges green, pruned ops dimmed; sep/dil = separable/dilated "
+    text.append("  genotype ops green, pruned ops dimmed; sep/dil = separable/dilated "
                 "conv 3x3/5x5, max/avg = 3x3 pool\n", style="dim")
+    meaning = WEIGHT_MEANING.get(relaxation, f"w = {relaxation} weights (not a distribution)")
+    text.append(f"weights: {meaning}\n", style="dim")
     if not rows:
         empty = ("a training run: its fixed cell is in genotype.json"
                  if run_kind == "train" else charts.NO_EPOCH_YET)
@@ -97,8 +140,8 @@ def cell_text(rows: list[EdgeRow], cell_type: str, run_kind: str = "search") -> 
                     style="green" if row.chosen else "")
         for op in row.ops:
             style = ("bold green" if op.chosen else "") if op.alive else "dim strike"
-            weight = "null" if op.weight is None else f"{op.weight:.2f}"
-            text.append(f"{SHORT.get(op.op, op.op)} {weight}", style=style)
+            text.append(f"{SHORT.get(op.op, op.op)} {weight_text(op, relaxation)}",
+                        style=style)
             text.append(" ")
         text.append("\n")
     return text

@@ -33,7 +33,7 @@ def _plot(spec: ChartSpec, width: int, height: int) -> Text:
     fig.clear.all()
     fig.theme("simple")
     fig.plot_size(width, height)
-    fig.title(spec.title)
+    fig.title(fit_title(spec.title, width))
     drawn = 0
     for series in spec.series:
         xs, ys = downsample(*drawable(series.xs, series.ys), max(2, 2 * width))
@@ -42,7 +42,7 @@ def _plot(spec: ChartSpec, width: int, height: int) -> Text:
         marker = plotext.marker(series.marker, series.color)
         signal = fig.signal(xs, ys, marker=marker, yside=series.yside)
         signal.label(series.label)
-        if len(xs) > 1:
+        if series.lines and len(xs) > 1:
             signal.lines()
         fig.draw(signal)
         drawn += 1
@@ -51,6 +51,11 @@ def _plot(spec: ChartSpec, width: int, height: int) -> Text:
     if spec.x_range and spec.x_range[0] < spec.x_range[1]:
         fig.ruler(0).lim(*spec.x_range)
     return Text.from_ansi(str(fig.build()), no_wrap=True)
+
+
+def fit_title(title: str, width: int) -> str:
+    """`title`, cut to `width` cells with an ellipsis: plotext drops a longer one whole."""
+    return title if len(title) <= width else title[:max(0, width - 1)] + "…"
 
 
 class Chart(Static):

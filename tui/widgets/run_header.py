@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui import state
-from tui.charts import format_seconds
+from tui import pareto, state
+from tui.charts import format_madds, format_seconds
 
 STATUS_STYLES = {"running": "bold green", "finished": "bold blue", "stopped": "bold yellow",
                  "failed": "bold red", "stale": "bold magenta", "waiting": "dim"}
@@ -33,8 +33,10 @@ def header_text(view: state.RunView, now: float, following: bool) -> Text:
     text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
     points = view.points()
     if points and points[-1].live_ops is not None:
-        last = points[-1]
-        text.append(f" · live ops {last.live_ops}/{last.total_ops} · T {_fixed(last.temperature)}")
+        text.append(_search_numbers(points[-1]))
+    if view.pareto:
+        text.append(f" · Pareto front {len(pareto.front(view.pareto_points()))}"
+                    f"/{len(view.pareto)}")
     if view.final_prune:
         before, after = view.final_prune["before"], view.final_prune["after"]
         text.append(f" · final prune: val acc {_fixed(before, '?')} -> {_fixed(after, '?')}")
@@ -50,6 +52,19 @@ def header_text(view: state.RunView, now: float, following: bool) -> Text:
     if not following:
         text.append("  [paused]", style="bold yellow")
     return text
+
+
+def _search_numbers(last: state.EpochPoint) -> str:
+    """Live ops; T where the weights are Phi (GOLD and NAP hold T at 1); the supernet's
+    multiply-adds and GOLD's lambda where the log has them."""
+    line = f" · live ops {last.live_ops}/{last.total_ops}"
+    if last.weights_are_distribution:
+        line += f" · T {_fixed(last.temperature)}"
+    if last.supernet_madds is not None:
+        line += f" · supernet MAdds {format_madds(last.supernet_madds)}"
+    if last.resource_weight is not None:
+        line += f" · λ {last.resource_weight:.2g}"
+    return line
 
 
 def _fixed(value: float | None, missing: str = "null") -> str:

@@ -20,8 +20,8 @@ class Asap(SearchMethod):
     weight_first = True
     prunes_in_step = True
 
-    def __init__(self, search, num_ops):
-        super().__init__(search, num_ops)
+    def __init__(self, search, num_ops, topology="darts"):
+        super().__init__(search, num_ops, topology)
         self.anneal = search.anneal
         pac = search.anneal.pac
         self.pac_eta_l = pac.eta_l or search.arch_optimizer.lr

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asap_keras.search import gradients, schedules
+from asap_keras.search import gradients, resource, schedules
 from asap_keras.space import genotype as genotype_lib
 
 
@@ -23,24 +23,42 @@ class SearchMethod:
     """A NAS method on the shared engine; a subclass overrides only what differs.
 
     The one `SearchModel` runs every method: its step runs the two phases in the method's
-    order, takes the method's architecture gradient, lets it observe that gradient and,
-    when `prunes_in_step`, kills every op under theta right after the architecture update.
-    The callbacks ask `epoch_schedule` at each epoch start and `epoch_end_masks` at each end;
-    the recorder and the runner ask `derive`. The defaults are DARTS first order: T = 1, no
-    grace, no pruning, architecture step first.
+    order (or, with `levels = "one"`, one joint step on one batch of the whole training
+    set, adding `extra_loss`), takes the method's architecture gradient, lets it observe
+    that gradient and, when `prunes_in_step`, kills every op under theta right after the
+    architecture update. The callbacks ask `epoch_schedule` at each epoch start,
+    `epoch_end_masks` and `end_epoch` at each end and `stop_reason` after every change; the
+    recorder and the runner ask `derive`. The defaults are DARTS first order: softmax,
+    T = 1, no grace, no pruning, architecture step first, stop once every edge keeps one op.
 
     Args:
         search: the `[search]` table.
         num_ops: N, the candidate ops of an edge.
+        topology: `space.topology`, "darts" or "free" (the cell `derive` reads out).
     """
 
     name = ""
     weight_first = False
     prunes_in_step = False
+    levels = "two"  # "one": weights and alpha from one batch of the whole training set
+    relaxation = "softmax"  # how alpha becomes op weights (`relaxation.RELAXATIONS`)
+    records_pareto = False  # GOLD-NAS: a Pareto record per epoch (`callbacks.ParetoRecord`)
 
-    def __init__(self, search, num_ops):
+    def __init__(self, search, num_ops, topology="darts"):
         self.search = search
         self.num_ops = num_ops
+        self.topology = topology
+        self.geometry = None
+        self.cost = None
+
+    def bind(self, geometry) -> None:
+        """Gives the method the supernet's `resource.Geometry` (its multiply-adds)."""
+        self.geometry = geometry
+        self.cost = resource.supernet_cost(geometry)
+
+    def initial_alpha(self) -> float:
+        """The value every alpha starts at (before `search.alpha_init`'s noise)."""
+        return 0.0
 
     def epoch_schedule(self, epoch) -> EpochSchedule:
         """T, theta and the architecture switch of epoch `epoch`."""
@@ -56,6 +74,10 @@ class SearchMethod:
         del weight_batch
         return gradients.first_order(model, arch_batch, alphas)
 
+    def extra_loss(self, arch, cell_types):
+        """In a one-level step: a term added to the loss (a scalar tensor), or None."""
+        del arch, cell_types
+
     def observe_gradients(self, arch, cell_types, grads) -> None:
         """In the step: sees the raw alpha gradients (before decay and the optimizer)."""
         del arch, cell_types, grads
@@ -64,6 +86,32 @@ class SearchMethod:
         """New alive masks after epoch `epoch` (numpy), or None to prune nothing."""
         del state, epoch, cell_types
         return None
+
+    def prune_keys(self, state) -> dict | None:
+        """Cell type -> the `(edges, ops)` key recorded as a dead op's weight at an epoch-end
+        prune (None: its weight under the relaxation)."""
+        del state
+
+    def end_epoch(self, arch, epoch, pruned) -> None:
+        """After epoch `epoch`'s end prune, which killed `pruned` ops: per-epoch state."""
+        del arch, epoch, pruned
+
+    def stop_reason(self, state, cell_types) -> str | None:
+        """Why the search is over in `state` ("discrete": every edge keeps one op), or None."""
+        if all(schedules.is_discrete(state["alive"][t]) for t in cell_types):
+            return "discrete"
+        return None
+
+    def supernet_madds(self, state) -> int | None:
+        """Multiply-adds of the supernet's alive ops (None before `bind`)."""
+        if self.cost is None:
+            return None
+        return self.cost.madds(state["alive"])
+
+    def epoch_fields(self, state) -> dict:
+        """Fields the method adds to each `epoch` event."""
+        del state
+        return {}
 
     def derive(self, state, op_names, nodes) -> genotype_lib.Genotype:
         """The cell of an architecture state (default: `genotype.derive`)."""
