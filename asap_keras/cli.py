@@ -10,10 +10,17 @@ import threading
 
 from asap_keras import stop_request
 from asap_keras.errors import AsapError, quote
+from asap_keras.tf_startup import import_tensorflow
+
+VERBOSE_HELP = ("0 silent, 1 a progress bar, 2 a line per epoch, 3 that plus TensorFlow's own "
+                "start-up log lines (oneDNN, CUDA), hidden otherwise")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from asap_keras import __version__
+
     parser = argparse.ArgumentParser(prog="asap-keras", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"asap-keras {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     search = sub.add_parser("search", help="run an ASAP architecture search")
     search.add_argument("config", nargs="?", help="TOML config (not needed with --resume)")
@@ -24,8 +31,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="continue an interrupted search from its newest checkpoint")
     search.add_argument("--strategy", choices=("default", "mirrored"),
                         help="tf.distribute strategy (overrides runtime.strategy)")
-    search.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
-                        help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
+    search.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2, 3),
+                        help=VERBOSE_HELP)
+    search.add_argument("--dry-run", action="store_true",
+                        help="print the resolved config, steps per epoch, grace epochs and the "
+                        "supernet's parameters and multiply-adds; train nothing")
     derive = sub.add_parser("derive", help="derive the genotype from a run's checkpoint")
     derive.add_argument("run_dir")
     derive.add_argument("--checkpoint", help="a checkpoint file (default: the newest)")
@@ -40,12 +50,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="continue an interrupted training run from its last epoch")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config key (repeatable)")
-    train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    train.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2, 3),
+                       help=VERBOSE_HELP)
     export = sub.add_parser("export", help="export a retrained run as a SavedModel")
     export.add_argument("run_dir")
     export.add_argument("--out", required=True, help="a new folder for the export")
     export.add_argument("--input-shape", metavar="H,W,C",
                         help="serving input shape (default: the training images' shape)")
+    plot = sub.add_parser("plot", help="draw a cell as DARTS does (graphviz if installed, "
+                          "DOT otherwise; no TensorFlow needed)")
+    plot.add_argument("genotype", help="RUN_DIR, RUN_DIR/genotype.json, asap, darts_v1, "
+                      "darts_v2 or random:SEED")
+    plot.add_argument("--out", required=True, help="cell.svg, cell.png, cell.pdf or cell.dot")
+    plot.add_argument("--cell", choices=("normal", "reduce", "both"), default="both")
     compare = sub.add_parser("compare", help="compare search runs: Figs. 3, 6, 7 and a table "
                              "(no TensorFlow needed)")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="search run directories")
@@ -64,6 +81,10 @@ def _search(args) -> int:
         raise AsapError("--resume continues a run with its own resolved config; drop CONFIG, "
                         f"--set and --strategy. Received: config={args.config!r}, "
                         f"overrides={args.overrides}")
+    if args.dry_run and args.resume is not None:
+        raise AsapError("--dry-run describes a new search from CONFIG; a resumed run's config "
+                        f"is in its config.resolved.toml. Received: --resume="
+                        f"{quote(args.resume)}")
     cfg = None
     if args.resume is None:
         overrides = list(args.overrides)
@@ -74,11 +95,18 @@ def _search(args) -> int:
         from asap_keras.resume import open_search_run
 
         open_search_run(args.resume)  # refuses before TensorFlow is imported
+    if args.dry_run:
+        import_tensorflow(show=args.verbose >= 3)
+        from asap_keras.search.dry_run import describe_search
+
+        print(describe_search(cfg), end="")
+        return 0
+    import_tensorflow(show=args.verbose >= 3)
     from asap_keras.search.runner import run_search
 
-    run_path, genotype = run_search(cfg, resume=args.resume, verbose=args.verbose)
-    print(f"run directory: {run_path}")
-    print(genotype.to_json())
+    run_path, _ = run_search(cfg, resume=args.resume, verbose=min(args.verbose, 2))
+    print(f"asap-keras: the found cell is in {run_path / 'genotype.json'}", file=sys.stderr)
+    print(run_path)  # the last stdout line: `run=$(asap-keras search ... | tail -1)`
     return 0
 
 
@@ -108,21 +136,25 @@ def _train(args) -> int:
                             f"CONFIG, --genotype and --set. Received: config={args.config!r}, "
                             f"genotype={args.genotype!r}, overrides={args.overrides}")
         open_training_run(args.resume)  # refuses before TensorFlow is imported
+        import_tensorflow(show=args.verbose >= 3)
         from asap_keras.child.runner import run_training
 
-        run_path, results = run_training(resume=args.resume, verbose=args.verbose)
+        run_path, results = run_training(resume=args.resume, verbose=min(args.verbose, 2))
     else:
         if args.config is None or args.genotype is None:
             raise AsapError("train needs CONFIG and --genotype (or --resume RUN_DIR). "
                             f"Received: config={args.config!r}, genotype={args.genotype!r}")
         genotype = resolve(args.genotype)
         cfg = config_lib.load_config(args.config, args.overrides, schema=TrainConfig)
+        import_tensorflow(show=args.verbose >= 3)
         from asap_keras.child.runner import run_training
 
-        run_path, results = run_training(cfg, genotype, args.genotype, verbose=args.verbose)
-    print(f"run directory: {run_path}")
-    print(f"test error {results['test_error']:.4f} · {results['parameters_m']:.3f} M params "
-          f"· {results['multiply_adds_m']:.1f} M multiply-adds")
+        run_path, results = run_training(cfg, genotype, args.genotype,
+                                         verbose=min(args.verbose, 2))
+    print(f"asap-keras: test error {results['test_error']:.4f} · "
+          f"{results['parameters_m']:.3f} M params · {results['multiply_adds_m']:.1f} M "
+          f"multiply-adds", file=sys.stderr)
+    print(run_path)  # the last stdout line, as `search` does
     return 0
 
 
@@ -144,7 +176,25 @@ def _export(args) -> int:
 
     shape = _input_shape(args.input_shape)
     check_export(args.run_dir, args.out)  # the run and --out, before TensorFlow is imported
+    import_tensorflow()
     print(f"exported to {export_run(args.run_dir, args.out, shape)}")
+    return 0
+
+
+def _plot(args) -> int:
+    from pathlib import Path
+
+    from asap_keras.child.genotypes import resolve
+    from asap_keras.plot import plot
+
+    spec = args.genotype
+    if Path(spec).is_dir():
+        spec = str(Path(spec) / "genotype.json")
+    cells = ("normal", "reduce") if args.cell == "both" else (args.cell,)
+    path, note = plot(resolve(spec), args.out, cells)
+    if note:
+        print(f"asap-keras: {note}", file=sys.stderr)
+    print(path)
     return 0
 
 
@@ -179,12 +229,16 @@ def stop_on_sigterm():
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input prints one line and returns exit code 2."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ log lines (oneDNN notices, a missing CUDA driver) say nothing about
+    # the run; they show with --verbose 3 (an explicit TF_CPP_MIN_LOG_LEVEL wins). Those it
+    # prints before its logging starts ignore the variable: `import_tensorflow` holds them.
+    show_tf = getattr(args, "verbose", 2) >= 3
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if show_tf else "3")
     stop_request.clear()
     previous = stop_on_sigterm()
     try:
         command = {"search": _search, "derive": _derive, "train": _train,
-                   "export": _export, "compare": _compare}[args.command]
+                   "export": _export, "compare": _compare, "plot": _plot}[args.command]
         return command(args)
     except AsapError as err:
         print(f"asap-keras: error: {err}", file=sys.stderr)

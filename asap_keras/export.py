@@ -1,4 +1,8 @@
-"""Exports a retrained model as a SavedModel (serving and training endpoints) with metadata."""
+"""Exports a retrained model as a SavedModel (serving and training endpoints) with metadata.
+
+The module is also the API function: `asap_keras.export(run_dir, out)` calls
+`asap_keras.api.export`.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ import tempfile
 from pathlib import Path
 
 from asap_keras import run_dir as run_dir_lib
+from asap_keras.callable_module import make_callable
 from asap_keras.errors import AsapError, CheckpointError, describe, quote
 
 SAVED_MODEL_DIR = "saved_model"
 METADATA_FILE = "metadata.json"
+
+make_callable(__name__, "export")
 
 
 class ExportError(AsapError):
@@ -111,7 +118,8 @@ def _mode(path: Path) -> int | None:
 def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
     """Writes `out/saved_model`, `out/model.keras` and `out/metadata.json`.
 
-    The SavedModel has two endpoints: `serve` (inference) and `train` (training mode:
+    The SavedModel has three endpoints: `serve` (inference on float32 images), `serve_uint8`
+    (the same on uint8 images as decoded from files) and `train` (training mode:
     BatchNorm batch statistics and drop-path), for `keras.layers.TFSMLayer(...,
     call_training_endpoint="train", trainable=True)`. The run and `out` are checked
     (`check_export`) before TensorFlow is imported.
@@ -134,9 +142,12 @@ def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
     shape = check_input_shape(model, input_shape)
     out = Path(out)
     spec = [tf.TensorSpec((None, *shape), tf.float32, name="images")]
+    spec_uint8 = [tf.TensorSpec((None, *shape), tf.uint8, name="images")]
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=spec)
+    archive.add_endpoint("serve_uint8", lambda x: model(x, training=False),
+                         input_signature=spec_uint8)
     archive.add_endpoint("train", lambda x: model(x, training=True), input_signature=spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -147,10 +158,12 @@ def export_run(run_dir: str | Path, out: str | Path, input_shape=None) -> Path:
             "genotype": model.genotype, "input_shape": list(shape),
             "trained_image_shape": list(model.image_shape),
             "num_classes": model.num_classes, "class_names": info.get("class_names"),
-            "preprocessing": {"input": "float32 images, values in [0, 255], NHWC",
+            "preprocessing": {"input": "images with values in [0, 255], NHWC: float32 "
+                                       "(serve, train) or uint8 as decoded (serve_uint8)",
                               "normalization": "inside the model",
                               "mean": model.mean, "std": model.std},
             "endpoints": {"serve": "logits, inference mode",
+                          "serve_uint8": "logits, inference mode, uint8 images",
                           "train": "logits, training mode (BatchNorm batch statistics, "
                                    "drop-path at the saved rate)"},
             "model": {"channels": model.channels, "layers": model.num_layers,

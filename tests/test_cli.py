@@ -61,3 +61,40 @@ def test_a_search_stopped_by_sigterm_exits_within_seconds_and_says_where(tmp_pat
     assert log[-1]["kind"] == "run_end" and log[-1]["status"] == "interrupted"
     assert log[-1]["epoch"] == finished[-1]
     assert f"resume with: asap-keras search --resume {events_file.parent}" in err
+
+
+def test_version(capsys):
+    from asap_keras import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"asap-keras {__version__}"
+
+
+def test_dry_run_describes_the_search_and_writes_nothing(capsys, tmp_path):
+    import tomllib
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "configs" / "smoke.toml"
+    runs = tmp_path / "runs"
+    assert cli.main(["search", str(config), "--dry-run", "--set",
+                     f"run.runs_dir='{runs}'"]) == 0
+    out = capsys.readouterr().out
+    resolved = tomllib.loads(out)  # the `# ...` summary lines are TOML comments
+    assert resolved["run"]["runs_dir"] == str(runs) and resolved["search"]["epochs"] == 3
+    summary = dict(line[2:].split(": ", 1) for line in out.splitlines()
+                   if line.startswith("# ") and ": " in line)
+    # By hand from smoke.toml: 400 digits, 10% held out -> 360, halves of 180, batch 32 -> 5
+    # steps; T(0) = 1.3 >= 1.05 > T(1) = 0.455 -> one grace epoch; 3 cells x 14 edges x 4 ops.
+    assert summary["steps per epoch"].startswith("5 ")
+    assert summary["epochs"] == "at most 3, grace epochs: 1"
+    assert "168 ops in all" in summary["supernet"]
+    # 2 cell types x 14 edges x 4 ops architecture parameters.
+    assert summary["supernet parameters"].endswith("+ 112 architecture parameters")
+    assert float(summary["supernet multiply-adds per image"].split()[0]) > 0
+    assert not runs.exists()
+
+
+def test_dry_run_refuses_a_resume(capsys, tmp_path):
+    assert cli.main(["search", "--resume", str(tmp_path), "--dry-run"]) == 2
+    assert "--dry-run" in capsys.readouterr().err

@@ -53,6 +53,15 @@ def test_export_round_trip_and_retraining_through_tfsmlayer(trained_run, tmp_pat
     reloaded = tf.saved_model.load(str(out / "saved_model"))
     np.testing.assert_allclose(reloaded.serve(images).numpy(), model(images).numpy(),
                                rtol=1e-4, atol=1e-4)
+    # Images as decoded from files are uint8: the .keras model and serve_uint8 take them.
+    pixels = np.round(images).astype("uint8")
+    as_float = model(pixels.astype("float32")).numpy()
+    np.testing.assert_allclose(model(pixels).numpy(), as_float, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reloaded.serve_uint8(pixels).numpy(), as_float, rtol=1e-4,
+                               atol=1e-4)
+    uint8_layer = keras.layers.TFSMLayer(str(out / "saved_model"), call_endpoint="serve_uint8")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(uint8_layer(pixels)), as_float,
+                               rtol=1e-4, atol=1e-4)
     layer = keras.layers.TFSMLayer(str(out / "saved_model"), call_endpoint="serve",
                                    call_training_endpoint="train", trainable=True)
     inputs = keras.Input((8, 8, 1))

@@ -131,8 +131,9 @@ def test_every_method_runs_end_to_end_on_the_same_engine(method, tmp_path, confi
     for override in METHOD_OVERRIDES[method]:
         args += ["--set", override]
     assert main(args) == 0
-    capsys.readouterr()  # the search prints its genotype too
     (run,) = list(tmp_path.iterdir())
+    # stdout's last line is the run directory: run=$(asap-keras search ... | tail -1)
+    assert capsys.readouterr().out.splitlines()[-1] == str(run)
     log = read_events(run)
     assert log[0]["config"]["search"]["method"] == method and log[-1]["status"] == "finished"
     epochs = [e for e in log if e.kind == "epoch"]
