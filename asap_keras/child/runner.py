@@ -15,6 +15,7 @@ import tensorflow as tf
 from asap_keras import config as config_lib
 from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
+from asap_keras import tensorboard
 from asap_keras.child.augment import make_augmenter
 from asap_keras.child.config import TrainConfig, TrainingConfig
 from asap_keras.child.cost import network_cost
@@ -258,6 +259,7 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
     train_ds, test_ds = _datasets(train, test, cfg, start_epoch)
     log = EventLog(run_path / run_dir_lib.EVENTS_FILE)
     recorder = TrainRecorder(log, run_path)
+    board = run_path / run_dir_lib.TENSORBOARD_DIR
     earlier = list(_logged(run_path / run_dir_lib.EVENTS_FILE))  # read once, before this session
     recorder.seconds = _epoch_seconds(earlier, start_epoch)
     resumed_at = [e["start_epoch"] for e in earlier if e.kind == "run_start"
@@ -272,8 +274,11 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
         if start_epoch < cfg.train.epochs:
             history = model.fit(train_ds, epochs=cfg.train.epochs, initial_epoch=start_epoch,
                       steps_per_epoch=steps, validation_data=test_ds, verbose=verbose,
-                      shuffle=False, callbacks=[StopOnDivergence(("loss",)), StopWhenRequested(),
-                                                DropPathRamp(cfg.train.epochs), recorder])
+                      shuffle=False, callbacks=[
+                          StopOnDivergence(("loss",)), StopWhenRequested(),
+                          DropPathRamp(cfg.train.epochs), recorder,
+                          tensorboard.keras_callback(board),
+                          tensorboard.ScheduleSummaries(board / "schedule")])
         _, accuracy = model.evaluate(test_ds, verbose=0)
         results = {
             "genotype": genotype.to_dict(), "genotype_source": genotype_source,

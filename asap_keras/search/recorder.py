@@ -1,4 +1,4 @@
-"""The search's record: step, trace, epoch and genotype events, and TensorBoard scalars."""
+"""The search's record: step, trace, epoch and genotype events."""
 
 from __future__ import annotations
 
@@ -62,24 +62,25 @@ def epoch_record(network, state, next_temperature, metrics, seconds, step_second
 
 
 class EventRecorder(keras.callbacks.Callback):
-    """Writes step, trace, epoch and genotype events and TensorBoard scalars.
+    """Writes step, trace, epoch and genotype events.
+
+    `last_record` keeps the latest epoch event's fields, for callbacks that show the same
+    numbers elsewhere (`tensorboard.SearchSummaries`).
 
     Args:
         event_log: the run's `EventLog`.
         method: the `SearchMethod` (the next epoch's temperature, the derivation rule).
         log_every_steps: a `step` event every this many batches.
-        tensorboard_dir: where scalars go ("" for none).
     """
 
-    def __init__(self, event_log, method, log_every_steps=10, tensorboard_dir=""):
+    def __init__(self, event_log, method, log_every_steps=10):
         super().__init__()
         self.event_log = event_log
         self.method = method
         self.log_every_steps = log_every_steps
-        self.tensorboard_dir = tensorboard_dir
         self.last_epoch = None
         self.last_val_accuracy = None
-        self._writer = None
+        self.last_record = None
         self._epoch = 0
         self._epoch_start = 0.0
         self._batch_start = 0.0
@@ -87,12 +88,6 @@ class EventRecorder(keras.callbacks.Callback):
         self._trace_reason = ""
         self._trace_ops = 0
         self._step_times = []
-
-    def on_train_begin(self, logs=None):
-        if self.tensorboard_dir:
-            import tensorflow as tf
-
-            self._writer = tf.summary.create_file_writer(self.tensorboard_dir)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -137,26 +132,4 @@ class EventRecorder(keras.callbacks.Callback):
         self.event_log.emit("genotype", epoch=epoch, genotype=genotype.to_dict())
         self.last_epoch = epoch
         self.last_val_accuracy = metrics.get("val_accuracy")
-        if self._writer is not None:
-            self._scalars(epoch, record)
-
-    def _scalars(self, epoch, record):
-        import tensorflow as tf
-
-        with self._writer.as_default(step=epoch):
-            scalars = {**record["metrics"], "temperature": record["temperature"],
-                       "threshold": record["threshold"], "sparsity": record["sparsity"],
-                       "live_ops": record["live_ops"], "epoch_seconds": record["epoch_seconds"],
-                       "supernet_madds": record.get("supernet_madds"),
-                       "lambda": record.get("lambda"),
-                       **{f"entropy_{t}": v for t, v in record["entropy"].items()},
-                       **{f"weight_entropy_{t}": v
-                          for t, v in record["weight_entropy"].items()}}
-            for name, value in scalars.items():
-                if value is not None:
-                    tf.summary.scalar(name, value)
-        self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
+        self.last_record = record

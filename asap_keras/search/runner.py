@@ -164,6 +164,7 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
     Raises:
         ConfigError, DataError, RunDirError, CheckpointError: bad input.
     """
+    from asap_keras import tensorboard
     from asap_keras.data.arrays import check_arrays
     from asap_keras.data.search_split import SearchData
     from asap_keras.data.sources import fit, load_images
@@ -218,8 +219,8 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
              strategy=cfg.runtime.strategy, replicas=strategy.num_replicas_in_sync,
              steps_per_epoch=data.steps_per_epoch, image_shape=list(data.image_shape),
              class_names=list(images.class_names))
-    recorder = EventRecorder(log, method, cfg.search.log_every_steps,
-                             str(run_path / run_dir_lib.TENSORBOARD_DIR))
+    recorder = EventRecorder(log, method, cfg.search.log_every_steps)
+    board = run_path / run_dir_lib.TENSORBOARD_DIR
     # Before the epoch-end prune: a record pairs the cell the epoch validated with its accuracy.
     records = ([ParetoRecord(method, run_path / PARETO_FILE, log, front)]
                if method.records_pareto else [])
@@ -232,6 +233,8 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
         FollowPrunes(cfg.search.prune.rebuild_fraction, log),
         SearchCheckpoint(run_path / run_dir_lib.CHECKPOINT_DIR, signature, log),
         recorder,
+        tensorboard.keras_callback(board),
+        tensorboard.SearchSummaries(board / "search", recorder),
         *extra_callbacks,
     ]
     def last_epoch():  # the last finished epoch, for run_end

@@ -217,3 +217,18 @@ def test_a_diverged_training_fails_in_its_first_nan_step_and_saves_nothing(tmp_p
     assert log[-1]["status"] == "failed" and "epoch 0, step" in log[-1]["reason"]
     assert log[-1]["epoch"] == -1
     assert not (run / "model.keras").exists() and not (run / "results.json").exists()
+
+
+def test_tensorboard_of_a_training_run(trained_run):
+    from tests.tensorboard_events import read_summaries
+
+    board = trained_run / "tensorboard"
+    log = [events.decode(line) for line in (trained_run / "events.jsonl").read_text()
+           .splitlines()]
+    epochs = [e for e in log if e.kind == "train_epoch"]
+    assert ("epoch_loss", "scalars") in read_summaries(board / "train")
+    assert ("epoch_accuracy", "scalars") in read_summaries(board / "validation")
+    schedule = read_summaries(board / "schedule")
+    assert [schedule[("drop_path", "scalars")][e["epoch"]] for e in epochs] == pytest.approx(
+        [e["drop_path"] for e in epochs])
+    assert len(schedule[("learning_rate", "scalars")]) == len(epochs)

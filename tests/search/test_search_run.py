@@ -312,3 +312,25 @@ def test_a_search_driven_to_diverge_fails_cleanly(tmp_path, capsys, configs_dir)
     assert f"at epoch {len(finished)}," in log[-1]["reason"]
     assert not (run / "genotype.json").exists()
     assert len(list((run / "checkpoints").iterdir())) == len(finished)
+
+
+def test_tensorboard_holds_keras_metrics_and_the_search_scalars(finished_run):
+    from tests.tensorboard_events import read_summaries
+
+    board = finished_run / "tensorboard"
+    epochs = [e for e in read_events(finished_run) if e.kind == "epoch"]
+    train, val = read_summaries(board / "train"), read_summaries(board / "validation")
+    # Keras' own callback: one chart per metric, training and validation on it.
+    assert ("epoch_loss", "scalars") in train and ("epoch_loss", "scalars") in val
+    assert ("epoch_accuracy", "scalars") in val
+    search = read_summaries(board / "search")
+    # The same numbers as the event log, epoch by epoch.
+    for key in ("temperature", "sparsity", "live_ops"):
+        series = search[(key, "scalars")]
+        assert [series[e["epoch"]] for e in epochs] == pytest.approx(
+            [e[key] for e in epochs], rel=1e-6)
+    for cell_type in ("normal", "reduce"):
+        assert ("entropy_" + cell_type, "scalars") in search
+        assert ("weights_" + cell_type, "histograms") in search
+        image = search[("weights_" + cell_type, "images")]
+        assert set(image) == {e["epoch"] for e in epochs}
