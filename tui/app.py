@@ -21,6 +21,7 @@ from tui.messages import EventsRead, RunsFound
 from tui.tailer import Tailer
 from tui.widgets.cell_graph import CellGraph
 from tui.widgets.chart import Chart
+from tui.widgets.progress_bar import RunProgress
 from tui.widgets.prune_log import PruneLog
 from tui.widgets.run_header import RunHeader
 from tui.widgets.run_list import RunList
@@ -45,6 +46,12 @@ class MonitorApp(App):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("c", "toggle_cell", "Normal/reduce"),
+        Binding("g", "toggle_cell_view", "Graph/list"),
+        # Priority: the prune table would take the arrows for its own cursor.
+        Binding("left", "epoch_back", "Epoch back", key_display="←", priority=True),
+        Binding("right", "epoch_forward", "Epoch fwd", key_display="→", priority=True),
+        Binding("home", "epoch_first", "First epoch", show=False, priority=True),
+        Binding("l", "live", "Live"),
         Binding("f", "toggle_follow", "Follow/pause"),
         Binding("n", "next_run", "Next run"),
         Binding("p", "previous_run", "Prev run"),
@@ -61,6 +68,8 @@ class MonitorApp(App):
         self.views = [state.RunView(p) for p in self.paths]
         self.selected = 0
         self.cell_type = "normal"
+        self.cell_mode = "graph"
+        self.shown_epoch: int | None = None  # the epoch the cell shows; None: live
         self.following = True
         self.polls = 0
         self._dirty = True
@@ -72,6 +81,7 @@ class MonitorApp(App):
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield RunProgress(id="progress")
         with Horizontal(id="body"):
             with Vertical(id="side"):
                 yield RunList(id="runs")
@@ -154,14 +164,20 @@ class MonitorApp(App):
                 self.redraw()
 
     def _tick(self) -> None:
+        """The clock moves: elapsed time, time left and time since each run's last event."""
+        now = time.time()
         with suppress(NoMatches):
-            self.query_one(RunHeader).show(self.view, time.time(), self.following)
+            self.query_one(RunHeader).show(self.view, now, self.following)
+            if self.following:
+                self.query_one(RunProgress).show(self.view, now)
+                self.query_one(RunList).show(self.views, now, self.selected)
 
     def redraw(self) -> None:
         now = time.time()
         self.query_one(RunHeader).show(self.view, now, self.following)
+        self.query_one(RunProgress).show(self.view, now)
         self.query_one(RunList).show(self.views, now, self.selected)
-        self.query_one(CellGraph).show(self.view, self.cell_type)
+        self._show_cell()
         self.query_one(PruneLog).show(self.view.prunes)
         for spec in charts.build_specs(self.views, self.selected):
             chart = self.query_one(f"#chart-{spec.name}", Chart)
@@ -172,9 +188,50 @@ class MonitorApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def _show_cell(self) -> None:
+        if self.shown_epoch is not None and self.shown_epoch not in self.view.history:
+            self.shown_epoch = None  # the log started over, or a resume voided the epoch
+        cell = self.query_one(CellGraph)
+        cell.show(self.view, self.cell_type, self.shown_epoch, self.cell_mode)
+        where = "live" if self.shown_epoch is None else f"epoch {self.shown_epoch}: history"
+        self.query_one("#cell-scroll").border_title = (
+            "cell" if self.view.run_kind == "train" and not self.view.history
+            else f"{self.cell_type} cell · {where}")
+
     def action_toggle_cell(self) -> None:
         self.cell_type = "reduce" if self.cell_type == "normal" else "normal"
-        self.query_one(CellGraph).show(self.view, self.cell_type)
+        self._show_cell()
+
+    def action_toggle_cell_view(self) -> None:
+        self.cell_mode = "list" if self.cell_mode == "graph" else "graph"
+        self._show_cell()
+
+    # The history slider: the cell at a past epoch (its Phi or w, masks and genotype).
+    def action_epoch_back(self) -> None:
+        epochs = sorted(self.view.history)
+        now = epochs[-1] if self.shown_epoch is None and epochs else self.shown_epoch
+        earlier = [e for e in epochs if now is not None and e < now]
+        if earlier:
+            self.shown_epoch = earlier[-1]
+            self._show_cell()
+
+    def action_epoch_forward(self) -> None:
+        if self.shown_epoch is None:
+            return
+        later = [e for e in sorted(self.view.history) if e > self.shown_epoch]
+        # Stepping onto the latest epoch is the live view, which follows new epochs.
+        self.shown_epoch = later[0] if len(later) > 1 else None
+        self._show_cell()
+
+    def action_epoch_first(self) -> None:
+        epochs = sorted(self.view.history)
+        if len(epochs) > 1:
+            self.shown_epoch = epochs[0]
+            self._show_cell()
+
+    def action_live(self) -> None:
+        self.shown_epoch = None
+        self._show_cell()
 
     def action_toggle_follow(self) -> None:
         self.following = not self.following
@@ -194,6 +251,7 @@ class MonitorApp(App):
 
     def _select(self, index: int) -> None:
         self.selected = index
+        self.shown_epoch = None
         self.query_one(PruneLog).show([])
         self.redraw()
 

@@ -13,9 +13,10 @@ RUN_COLORS = ((86, 156, 255), (255, 150, 60), (90, 200, 120), (230, 90, 160),
 # Within one run, series are told apart by marker.
 MARKERS = ("braille", "hd", "•")
 CHART_NAMES = ("sparsity", "entropy", "temperature", "loss", "accuracy", "epoch_time",
-               "pareto")
+               "learning_rate", "drop_path", "pareto")
 SEARCH_ONLY = ("sparsity", "entropy", "temperature")  # a retraining run has none of these
-OPTIONAL = ("pareto",)  # hidden until a run logs what they draw
+TRAIN_ONLY = ("learning_rate", "drop_path")  # `train_epoch` fields: a search has none
+OPTIONAL = ("pareto", *TRAIN_ONLY)  # hidden until a run logs what they draw
 NO_EPOCH_YET = "no epoch finished yet"
 NO_FINITE_VALUE = "no finite value to draw (NaN and inf are logged as null)"
 TRAINING_RUN = "a training run: no search to chart"
@@ -149,8 +150,10 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
     """The charts; with several runs, every run is overlaid in its own colour.
 
     The Pareto chart is shown (`ChartSpec.shown`) only where a run logs Pareto records
-    (GOLD-NAS). Entropy is Phi's, or that of |w| / sum |w| for runs whose weights are no
-    distribution (marked "w"); supernet multiply-adds go on the sparsity chart's right.
+    (GOLD-NAS); the learning rate and drop path only where a run is a retraining run, and
+    the search's sparsity, entropy and T charts only where one is a search. Entropy is
+    Phi's, or that of |w| / sum |w| for runs whose weights are no distribution (marked
+    "w"); supernet multiply-adds go on the sparsity chart's right.
     """
     overlay = len(views) > 1
     specs = {name: [] for name in CHART_NAMES}
@@ -188,7 +191,8 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
             (name, state.metric_series(view, key)) for name, key in
             (("train", "accuracy"), ("val", "val_accuracy"), ("arch", "arch_accuracy"))])
         specs["epoch_time"] += _series(prefix, index, [("", _points(view, "seconds"))])
-    eta = state.eta_seconds(views[selected]) if views else None
+        specs["learning_rate"] += _series(prefix, index, [("", _points(view, "learning_rate"))])
+        specs["drop_path"] += _series(prefix, index, [("", _points(view, "drop_path"))])
     titles = {
         "sparsity": (f"sparsity (left), MAdds{f' in {unit}' if unit else ''} (right)"
                      if madds else "sparsity (pruned fraction)"),
@@ -198,20 +202,25 @@ def build_specs(views: list, selected: int) -> list[ChartSpec]:
         "temperature": "temperature T (left), threshold theta (right)",
         "loss": "loss",
         "accuracy": "accuracy",
-        "epoch_time": "epoch seconds" + (f" · left ≤ {format_seconds(eta)}"
-                                         if eta is not None else ""),
+        "epoch_time": "epoch seconds",  # the time left is on the progress bar
+        "learning_rate": "learning rate",
+        "drop_path": "drop-path probability",
         "pareto": pareto_title(views, selected, pareto_unit),
     }
     training_only = bool(views) and all(v.run_kind == "train" for v in views)
+    training = any(v.run_kind == "train" for v in views)
     epochs = [e for v in views for e in v.epochs if is_drawable(e)]
     x_range = (min(epochs), max(epochs)) if epochs else None
     has_pareto = any(v.pareto for v in views)
+    # A retraining run shows its learning rate and drop path instead of the search's charts.
+    shown = {"pareto": has_pareto, **{name: training for name in TRAIN_ONLY},
+             **{name: not training_only for name in SEARCH_ONLY}}
     return [ChartSpec(name, titles[name], specs[name],
                       TRAINING_RUN if training_only and name in SEARCH_ONLY
                       else NO_ACCURACY if name == "pareto" and has_pareto
                       else NO_FINITE_VALUE if epochs else NO_EPOCH_YET,
                       None if name == "pareto" else x_range,
-                      has_pareto if name == "pareto" else True)
+                      shown.get(name, True))
             for name in CHART_NAMES]
 
 

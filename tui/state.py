@@ -11,7 +11,7 @@ from pathlib import Path
 from tui.pareto import ParetoPoint
 
 CELL_TYPES = ("normal", "reduce")
-END_STATUS = {"finished": "finished", "stopped": "stopped", "interrupted": "stopped",
+END_STATUS = {"finished": "finished", "stopped": "stopped", "interrupted": "interrupted",
               "failed": "failed"}
 # Before the first epoch ends there is no typical epoch; the first trace alone can take minutes.
 STALE_BEFORE_FIRST_EPOCH = 900.0
@@ -49,12 +49,25 @@ class EpochPoint:
     weight_entropy: dict = field(default_factory=dict)
     supernet_madds: float | None = None
     resource_weight: float | None = None
+    learning_rate: float | None = None  # retraining runs (`train_epoch`)
+    drop_path: float | None = None
 
     @property
     def weights_are_distribution(self) -> bool:
         """Whether the epoch's op weights are Phi (so `entropy` tells), not w (GOLD, NAP:
         `entropy` is empty and `weight_entropy` tells)."""
         return self.relaxation == DISTRIBUTION
+
+
+@dataclass(frozen=True)
+class CellSnapshot:
+    """One epoch's op weights per cell type (Phi, or w where `relaxation` is not softmax)
+    and alive masks, kept per epoch so the monitor can show a past epoch's cell."""
+
+    ops: tuple
+    phi: dict
+    alive: dict
+    relaxation: str = DISTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,12 @@ class RunView:
     final_prune: dict | None = None
     step: tuple | None = None
     step_events: int = 0
+    # Progress inside an epoch: when it began (the previous epoch's event, or run_start)
+    # and `(step, time)` of its step events.
+    epoch_started: float | None = None
+    step_times: list = field(default_factory=list)
+    history: dict = field(default_factory=dict)  # epoch -> CellSnapshot
+    genotypes: dict = field(default_factory=dict)  # epoch -> genotype dict
     errors: list = field(default_factory=list)
     sessions: int = 0
     log_found: bool = False
@@ -159,6 +178,11 @@ def apply(view: RunView, event) -> SkippedEvent | None:
     view.last_event = event.time
     if event.kind == "run_start" and view.started is None:
         view.started = event.time
+    if event.kind in ("run_start", "epoch", "train_epoch"):
+        view.epoch_started, view.step_times = event.time, []
+    elif event.kind == "step":
+        view.step_times = [s for s in view.step_times if s[0] == view.step[0]]
+        view.step_times.append((*view.step, event.time))
     return None
 
 
@@ -187,6 +211,8 @@ def _start(view: RunView, data: dict) -> None:
     view.epochs = {e: p for e, p in view.epochs.items() if e < start}
     view.prunes = [row for row in view.prunes if row.epoch < start]
     view.pareto = {e: p for e, p in view.pareto.items() if e < start}
+    view.history = {e: c for e, c in view.history.items() if e < start}
+    view.genotypes = {e: g for e, g in view.genotypes.items() if e < start}
     if view.diverged_at is not None and view.diverged_at >= start:
         view.diverged_at = None
 
@@ -215,13 +241,16 @@ def _epoch(view: RunView, data: dict) -> None:
     view.epochs[epoch] = point
     view.ops, view.phi, view.alive = ops, phi, alive
     view.relaxation = relaxation
+    view.history[epoch] = CellSnapshot(ops, phi, alive, relaxation)
     _check_divergence(view, epoch, data["metrics"], temperature=data["temperature"])
 
 
 def _train_epoch(view: RunView, data: dict) -> None:
     epoch = int(data["epoch"])
-    view.epochs[epoch] = EpochPoint(epoch, None, None, None, {}, _numbers(data["metrics"]),
-                                    _number(data["epoch_seconds"]), None, None)
+    view.epochs[epoch] = EpochPoint(
+        epoch, None, None, None, {}, _numbers(data["metrics"]), _number(data["epoch_seconds"]),
+        None, None, learning_rate=_number(data.get("learning_rate")),
+        drop_path=_number(data.get("drop_path")))
     _check_divergence(view, epoch, data["metrics"])
 
 
@@ -243,7 +272,10 @@ def _pareto(view: RunView, data: dict) -> None:
 
 
 def _genotype(view: RunView, data: dict) -> None:
-    view.genotype = dict(data["genotype"])
+    genotype, epoch = dict(data["genotype"]), data.get("epoch")
+    view.genotype = genotype
+    if _is_int(epoch):
+        view.genotypes[epoch] = genotype
 
 
 def _final_prune(view: RunView, data: dict) -> None:
@@ -334,17 +366,6 @@ def elapsed(view: RunView, now: float) -> float:
         return 0.0
     end = now if status(view, now) == "running" else (view.last_event or now)
     return max(0.0, end - view.started)
-
-
-def eta_seconds(view: RunView) -> float | None:
-    """Time left up to the epoch cap at the recent epoch pace (ASAP may stop sooner)."""
-    if view.end_status or not view.epochs or not view.epoch_cap:
-        return None
-    recent = [p.seconds for p in view.points()[-3:] if p.seconds is not None]
-    if not recent:
-        return None
-    left = max(0, view.epoch_cap - (view.last_epoch + 1)) * (sum(recent) / len(recent))
-    return left if math.isfinite(left) else None
 
 
 def metric_series(view: RunView, name: str) -> tuple[list[int], list[float]]:

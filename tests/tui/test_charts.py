@@ -28,7 +28,8 @@ def test_downsample_bounds_and_keeps_ends(n, cap):
 def test_single_run_fills_every_chart():
     specs = charts.build_specs([view_of("a")], 0)
     assert [s.name for s in specs] == list(charts.CHART_NAMES)
-    assert [s.name for s in specs if not s.shown] == ["pareto"], "an ASAP log has no records"
+    # An ASAP log has no Pareto records, and no learning rate or drop path (a search's).
+    assert [s.name for s in specs if not s.shown] == ["learning_rate", "drop_path", "pareto"]
     for spec in specs:
         assert bool(spec.series) == spec.shown, spec.name
     loss = next(s for s in specs if s.name == "loss")
@@ -119,6 +120,7 @@ def test_every_chart_spans_the_runs_epochs_so_a_stopped_line_shows_where():
     by_epoch = {name: spec for name, spec in specs.items() if name != "pareto"}
     assert {s.x_range for s in by_epoch.values()} == {(0, 2)}
     assert specs["pareto"].x_range is None, "its x axis is multiply-adds"
-    axis = render_chart(specs["loss"], 60, 14).plain.splitlines()[-1]
+    lines = render_chart(specs["loss"], 60, 14).plain.splitlines()
+    axis = lines[next(i for i, line in enumerate(lines) if "└" in line) + 1]  # the ticks
     ticks = [float(tick) for tick in axis.split()]
     assert (min(ticks), max(ticks)) == (0.0, 2.0)

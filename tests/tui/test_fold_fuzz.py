@@ -13,9 +13,11 @@ from tests.tui.event_mutations import (
     mutated_lines,
     mutated_records,
 )
-from tui import charts, state
-from tui.widgets.cell_graph import cell_text, edge_rows
+from tui import charts, progress, state
+from tui.cell_drawing import draw
+from tui.widgets.cell_graph import cell_text, concat_nodes, edge_rows, genotype_at
 from tui.widgets.chart import render_chart
+from tui.widgets.progress_bar import progress_text
 from tui.widgets.prune_log import row_cells
 from tui.widgets.run_header import header_text
 
@@ -83,10 +85,17 @@ def test_any_decodable_log_folds_without_skipping_and_draws(lines):
     now = max((e.time for e in evts), default=0.0) + 5.0
     state.status(view, now)
     assert state.elapsed(view, now) >= 0.0
-    charts.format_seconds(state.eta_seconds(view))
+    left = progress.progress(view, now)
+    charts.format_seconds(left.run_left if left else None)
+    progress_text(view, now)
     header_text(view, now, following=True)
     for cell_type in state.CELL_TYPES:
         cell_text(edge_rows(view, cell_type), cell_type, view.run_kind, view.relaxation)
+        genotype = genotype_at(view)
+        for epoch in [None, *view.history]:  # the live cell, and every past epoch's
+            rows = edge_rows(view, cell_type, epoch)
+            drawing = draw(rows, view.relaxation, concat_nodes(genotype, cell_type), 60)
+            assert drawing is None or max(map(len, drawing.plain.splitlines())) <= 60
     for row in view.prunes:
         assert len(row_cells(row)) == 7
     other = state.RunView("other")

@@ -41,7 +41,7 @@ async def test_a_gold_run_shows_its_pareto_front_and_the_dominated_records(tmp_p
         header = await finished(app, pilot)
         chart = app.query_one("#chart-pareto", Chart)
         assert chart.display and chart.size.height >= 6
-        assert shown_charts(app) == set(charts.CHART_NAMES)
+        assert shown_charts(app) == set(charts.CHART_NAMES) - set(charts.TRAIN_ONLY)
         front, dominated = chart.spec.series
         # Multiply-adds of 200k to 400k are charted in thousands.
         assert list(zip(front.xs, front.ys)) == [(m / 1e3, a) for m, a in GOLD_FRONT]
@@ -67,7 +67,8 @@ async def test_a_gold_run_shows_its_pareto_front_and_the_dominated_records(tmp_p
         await pilot.press("s")
         await pilot.pause(0.2)
         saved = sorted(p.name for p in (tmp_path / "exports").glob("*.svg"))
-        assert len(saved) == 1 + len(charts.CHART_NAMES)  # the screen, and every chart
+        # The screen, and every chart but a retraining run's learning rate and drop path.
+        assert len(saved) == 1 + len(charts.CHART_NAMES) - len(charts.TRAIN_ONLY)
         assert any(name.endswith("-pareto.svg") for name in saved)
 
 
@@ -76,7 +77,7 @@ async def test_an_asap_run_shows_no_pareto_chart(recorded_run, tmp_path):
     app = MonitorApp(recorded_run, poll_seconds=0.05, export_dir=tmp_path / "exports")
     async with app.run_test(size=SIZE) as pilot:
         header = await finished(app, pilot)
-        assert shown_charts(app) == set(charts.CHART_NAMES) - {"pareto"}
+        assert shown_charts(app) == set(charts.CHART_NAMES) - {"pareto", *charts.TRAIN_ONLY}
         assert not app.query_one("#chart-pareto", Chart).spec.series
         assert "Pareto" not in header
 
@@ -123,7 +124,7 @@ async def test_a_log_from_before_gold_and_nap_shows_as_it_did(tmp_path):
         sparsity = app.query_one("#chart-sparsity", Chart).spec
         assert sparsity.title == "sparsity (pruned fraction)"
         assert [s.label for s in sparsity.series] == [""]
-        assert shown_charts(app) == set(charts.CHART_NAMES) - {"pareto"}
+        assert shown_charts(app) == set(charts.CHART_NAMES) - {"pareto", *charts.TRAIN_ONLY}
         text = app.query_one(CellGraph).render_rows().plain
         assert "weights: Phi = softmax" in text
         assert "sep3 0.75 skip 0.25" in text and "skip 1.00 sep3 0.00" in text

@@ -4,7 +4,7 @@ import pytest
 
 from asap_keras.space.primitives import edge_endpoints
 from tests.tui.conftest import recorded_events
-from tui import state
+from tui import progress, state
 from tui.widgets.cell_graph import chosen_ops
 
 
@@ -29,7 +29,7 @@ def test_recorded_log_folds_to_its_numbers():
     assert view.name == evts[0]["run"]
     assert view.epoch_cap == evts[0]["config"]["search"]["epochs"]
     assert state.status(view, now=evts[-1].time + 1e6) == "finished"
-    assert state.eta_seconds(view) is None
+    assert progress.progress(view, evts[-1].time + 1e6).run_left is None
     xs, ys = state.metric_series(view, "val_loss")
     assert xs == [e["epoch"] for e in epochs if "val_loss" in e["metrics"]]
     for cell_type in ("normal", "reduce"):
@@ -58,7 +58,7 @@ def test_live_run_status_goes_stale_after_several_typical_epochs():
     assert state.status(view, last + 1) == "running"
     limit = max(state.STALE_MIN_SECONDS, state.STALE_EPOCHS * typical)
     assert state.status(view, last + limit + 1) == "stale"
-    assert state.eta_seconds(view) >= 0
+    assert progress.progress(view, last + 1).run_left >= 0
     assert state.elapsed(view, last + 1) == pytest.approx(last + 1 - view.started)
 
 
@@ -71,7 +71,7 @@ def test_no_events_is_waiting_and_stale_before_first_epoch_is_lenient():
     assert state.status(view, start.time + state.STALE_BEFORE_FIRST_EPOCH + 1) == "stale"
 
 
-@pytest.mark.parametrize("status, shown", [("interrupted", "stopped"), ("failed", "failed"),
+@pytest.mark.parametrize("status, shown", [("interrupted", "interrupted"), ("failed", "failed"),
                                            ("stopped", "stopped")])
 def test_end_status_is_shown(status, shown):
     evts = [e for e in recorded_events() if e.kind != "run_end"]

@@ -9,7 +9,8 @@ from tui import pareto, state
 from tui.charts import format_madds, format_seconds
 
 STATUS_STYLES = {"running": "bold green", "finished": "bold blue", "stopped": "bold yellow",
-                 "failed": "bold red", "stale": "bold magenta", "waiting": "dim"}
+                 "failed": "bold red", "interrupted": "bold yellow", "stale": "bold magenta",
+                 "waiting": "dim"}
 REASON_CHARS = 120
 
 
