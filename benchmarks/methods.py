@@ -72,14 +72,18 @@ def dataset_config(name: str, runs: Path) -> dict:
     }
 
 
-def run_dataset(name: str, labels, out_root: Path) -> dict:
+def run_dataset(name: str, labels, out_root: Path, previous: dict | None = None) -> dict:
+    """Runs `labels` on `name`; the report also covers `previous` runs of other labels
+    (from an earlier methods.json) whose run directories still exist."""
     from asap_keras.analysis.compare import compare_runs
     from asap_keras.config import config_from_dict
     from asap_keras.search.runner import run_search
 
     runs = HERE / "data" / "methods-runs" / name
     base = dataset_config(name, runs)
-    done = {}
+    done = {label: entry for label, entry in (previous or {}).items()
+            if label not in labels and label in METHOD_RUNS
+            and (Path(entry["run"]) / "events.jsonl").is_file()}
     for label in labels:
         raw = merge(merge(base, {"run": {"name": f"{name}-{label}"}}), METHOD_RUNS[label])
         started = time.time()
@@ -90,6 +94,7 @@ def run_dataset(name: str, labels, out_root: Path) -> dict:
     report_dir = out_root / f"methods_{name}"
     if report_dir.exists():
         shutil.rmtree(report_dir)
+    labels = [label for label in METHOD_RUNS if label in done]
     _, notes = compare_runs([done[label]["run"] for label in labels], report_dir)
     table = json.loads((report_dir / "compare.json").read_text())
     pareto = {label: json.loads((Path(done[label]["run"]) / "pareto.json").read_text())
@@ -115,7 +120,8 @@ def main() -> None:
     results.update({"cpu_model": cpu_model(), "cpus": os.cpu_count()})
     names = ("digits", "cifar10") if args.dataset == "all" else (args.dataset,)
     for name in names:
-        results[name] = run_dataset(name, labels, out_root)
+        previous = results.get(name, {}).get("runs")
+        results[name] = run_dataset(name, labels, out_root, previous)
         write_results(path, results)
 
 

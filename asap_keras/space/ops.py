@@ -6,8 +6,6 @@ Python work per op small when the whole supernet is traced; see benchmarks/READM
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import tensorflow as tf
 
@@ -18,14 +16,23 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 
-_UNIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_UNIT_CACHE_ATTR = "_asap_unit_scale_offset"
 
 
 def _unit_scale_offset(channels, dtype):
-    """Ones and zeros for a non-affine BatchNorm, created once per traced graph."""
+    """Ones and zeros for a non-affine BatchNorm, created once per traced graph.
+
+    The cache lives on the graph itself: its tensors point back at their graph, so a
+    module-level mapping keyed by graph (even a WeakKeyDictionary) would keep every traced
+    graph alive for the life of the process (1.5 GB per tiny search here).
+    """
     if tf.executing_eagerly():
         return tf.ones((channels,), dtype), tf.zeros((channels,), dtype)
-    cache = _UNIT_CACHE.setdefault(tf.compat.v1.get_default_graph(), {})
+    graph = tf.compat.v1.get_default_graph()
+    cache = getattr(graph, _UNIT_CACHE_ATTR, None)
+    if cache is None:
+        cache = {}
+        setattr(graph, _UNIT_CACHE_ATTR, cache)
     key = (channels, dtype)
     if key not in cache:
         cache[key] = (tf.ones((channels,), dtype), tf.zeros((channels,), dtype))
