@@ -21,6 +21,7 @@ from asap_keras.search.config import SearchConfig, check_method_space
 
 # "arrays": images passed to the Python API (`asap_keras.search(data=(x, y))`).
 DATA_SOURCES = ("digits", "tfds", "folder", "arrays")
+STREAM_MODES = ("auto", "always", "never")
 STRATEGIES = ("default", "mirrored")
 MAX_NAME = 100  # run.name becomes a directory name
 MAX_TEXT = 4096  # any config string, paths included (Linux PATH_MAX)
@@ -69,10 +70,21 @@ class DataConfig:
     download: bool = True
     split: str = "train"
     test_split: str = "test"
+    # Image folders and tfds splits: "auto" reads them as batches are drawn (tf.data) when
+    # their decoded images would take more than memory_mb; "always"; "never" (in memory).
+    stream: str = "auto"
+    memory_mb: int = field(default=2048, metadata={"range": (1, 10**8)})
+    shuffle_block: int = field(default=4096, metadata={
+        "range": (1, 10**8), "note": "examples a tfds stream is shuffled within"})
 
     def validate(self, prefix: str) -> None:
         if self.source not in DATA_SOURCES:
             _fail(f"{prefix}.source", f"must be one of {DATA_SOURCES}", self.source)
+        if self.stream not in STREAM_MODES:
+            _fail(f"{prefix}.stream", f"must be one of {STREAM_MODES}", self.stream)
+        if self.stream == "always" and self.source not in ("folder", "tfds"):
+            _fail(f"{prefix}.stream", "streams image folders and tensorflow-datasets only "
+                  f"(data.source={self.source!r} is held in memory)", self.stream)
         if not 0.0 <= self.val_fraction < 0.9:
             _fail(f"{prefix}.val_fraction", "must be in [0, 0.9)", self.val_fraction)
         if self.source == "tfds" and not self.name:

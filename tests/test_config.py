@@ -183,6 +183,6 @@ def test_the_alpha_optimizer_defaults_follow_the_method_and_round_trip(tmp_path)
     # The resolved config holds numbers, and reads back equal.
     cfg = config_from_dict({"search": {"method": "gold"}, "space": {"ops": "gold"}})
     text = dump_config(cfg)
-    assert "auto" not in text
+    assert "auto" not in text.replace('stream = "auto"', "")  # data.stream's own value
     (tmp_path / "c.toml").write_text(text)
     assert load_config(tmp_path / "c.toml") == cfg

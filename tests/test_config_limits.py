@@ -57,6 +57,8 @@ RANGES = {
     "data.image_size": (0, 8192),
     "data.batch_size": (1, 65536),
     "data.limit": (0, 10**9),
+    "data.memory_mb": (1, 10**8),
+    "data.shuffle_block": (1, 10**8),
     "space.cells": (1, 100),
     "space.channels": (1, 4096),
     "space.nodes": (2, 16),

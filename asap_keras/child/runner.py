@@ -23,7 +23,8 @@ from asap_keras.child.lr_schedules import PowerCosineRestarts
 from asap_keras.child.network import EvalNetwork, count_parameters
 from asap_keras.data.arrays import check_arrays
 from asap_keras.data.search_split import channel_stats, split_indices
-from asap_keras.data.sources import ImageSet, fit, load_images, load_tfds, resize
+from asap_keras.data.sources import ImageSet, fit, load_images
+from asap_keras.data.streams import block_shuffle
 from asap_keras.errors import CheckpointError, DataError, RunDirError, describe
 from asap_keras.resume import open_training_run
 from asap_keras.search.event_log import EventLog, ends_run
@@ -35,25 +36,27 @@ RESULTS_FILE = "results.json"
 
 
 def load_train_test(data, seed: int, images: ImageSet | None = None,
-                    test_images: ImageSet | None = None) -> tuple[ImageSet, ImageSet]:
-    """The training images and the held-out test images.
+                    test_images: ImageSet | None = None):
+    """The training images and the held-out test images (each an `ImageSet` or a stream).
 
     `images` (and `test_images`), passed from Python with `data.source = "arrays"`, replace
     what the config names; without `test_images` a seeded `data.val_fraction` is held out.
 
     tensorflow-datasets names use `data.test_split` (default `test`); an image folder with
     `data.test_root` reads its test images from there; the embedded digits and other image
-    folders hold out a seeded `data.val_fraction` of the examples.
+    folders hold out a seeded `data.val_fraction` of the examples. Folders and tfds splits
+    are streamed from disk as `data.stream` and `data.memory_mb` say (data/streams.py).
     """
+    streaming = {"stream": data.stream, "memory_mb": data.memory_mb}
     if images is not None:
         images = fit(images, data.image_size, data.limit, seed)
         if test_images is not None:
             return images, fit(test_images, data.image_size, 0, seed)
     elif data.test_root:
         train = load_images("folder", root=data.root, image_size=data.image_size,
-                            limit=data.limit, seed=seed)
+                            limit=data.limit, seed=seed, **streaming)
         test = load_images("folder", root=data.test_root, image_size=data.image_size,
-                           seed=seed)
+                           seed=seed, **streaming)
         if test.class_names != train.class_names:
             raise DataError(f"data.test_root has other classes than data.root: "
                             f"{list(test.class_names)[:10]} vs {list(train.class_names)[:10]}. "
@@ -62,23 +65,20 @@ def load_train_test(data, seed: int, images: ImageSet | None = None,
     if data.source == "tfds":
         train = load_images("tfds", data.name, data_dir=data.data_dir,
                             image_size=data.image_size, limit=data.limit, seed=seed,
-                            split=data.split, download=data.download)
-        test = resize(load_tfds(data.name, data.data_dir, data.test_split, data.download),
-                      data.image_size)
+                            split=data.split, download=data.download, **streaming)
+        test = load_images("tfds", data.name, data_dir=data.data_dir,
+                           image_size=data.image_size, seed=seed, split=data.test_split,
+                           download=data.download, **streaming)
         return train, test
     if images is None:
         images = load_images(data.source, data.name, data.root, data.data_dir,
-                             data.image_size, data.limit, seed)
+                             data.image_size, data.limit, seed, **streaming)
     if not data.val_fraction:
         raise DataError(f"retraining on {data.source!r} data needs a held-out test split. "
                         f"Received: data.val_fraction={data.val_fraction}")
-    split = split_indices(len(images.labels), data.val_fraction, seed)
+    split = split_indices(images.count, data.val_fraction, seed)
     train_idx = np.sort(np.concatenate([split.weight, split.arch]))
-
-    def take(idx):
-        return ImageSet(images.images[idx], images.labels[idx], images.class_names)
-
-    return take(train_idx), take(split.val)
+    return images.take(train_idx), images.take(split.val)
 
 
 class DropPathRamp(keras.callbacks.Callback):
@@ -123,35 +123,37 @@ def save_model(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def _datasets(train: ImageSet, test: ImageSet, cfg: TrainConfig, start_epoch: int):
+def _datasets(train, test, cfg: TrainConfig, start_epoch: int):
     """Training batches for epochs `start_epoch..epochs-1` and the test batches.
 
     Each epoch's order is a stateless shuffle seeded by (run seed, epoch), so a resumed run
-    sees the same batches in its remaining epochs as an uninterrupted one.
+    sees the same batches in its remaining epochs as an uninterrupted one (a tfds stream:
+    shuffled within blocks of `data.shuffle_block`, from the same seed).
     """
     batch = cfg.data.batch_size
-    count = len(train.labels)
+    count = train.count
     if count < batch:
         raise DataError(f"fewer training images ({count}) than one batch. "
                         f"Received: data.batch_size={batch}")
     used = count // batch * batch
-    images, labels = tf.constant(train.images), tf.constant(train.labels)
     seed = tf.constant(cfg.run.seed, tf.int64)
 
-    def epoch_order(epoch):
+    def epoch_examples(epoch):
+        if not train.random_access:
+            return block_shuffle(train.examples(), cfg.data.shuffle_block,
+                                 tf.stack([seed, epoch])).take(used)
         order = tf.random.experimental.stateless_shuffle(tf.range(count),
                                                          seed=tf.stack([seed, epoch]))
-        return tf.data.Dataset.from_tensor_slices(order[:used])
+        return train.examples(order[:used])
 
     augment = make_augmenter(cfg.train.augment, train.image_shape, cfg.run.seed)
-    train_ds = (tf.data.Dataset.range(start_epoch, cfg.train.epochs).flat_map(epoch_order)
+    train_ds = (tf.data.Dataset.range(start_epoch, cfg.train.epochs).flat_map(epoch_examples)
                 .batch(batch, drop_remainder=True)
-                .map(lambda idx: (tf.cast(tf.gather(images, idx), tf.float32),
-                                  tf.gather(labels, idx))))
+                .map(lambda i, x, y: (tf.cast(x, tf.float32), y)))
     if augment is not None:
         train_ds = train_ds.map(lambda x, y: (augment(x), y))
-    test_ds = (tf.data.Dataset.from_tensor_slices((test.images, test.labels)).batch(batch)
-               .map(lambda x, y: (tf.cast(x, tf.float32), y)))
+    test_ds = (test.examples().batch(batch)
+               .map(lambda i, x, y: (tf.cast(x, tf.float32), y)))
     return train_ds.prefetch(tf.data.AUTOTUNE), test_ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -174,10 +176,10 @@ def learning_rate_schedule(train: TrainingConfig, total_steps: int):
                                amplitude_decay=train.restart_decay, power=train.lr_power)
 
 
-def build_model(cfg: TrainConfig, genotype: Genotype, train: ImageSet, steps_per_epoch: int):
+def build_model(cfg: TrainConfig, genotype: Genotype, train, steps_per_epoch: int):
     """The evaluation network, compiled with the paper's optimizer and schedule."""
     m, t = cfg.model, cfg.train
-    mean, std = channel_stats(train.images)
+    mean, std = channel_stats(train.stats_images())
     model = EvalNetwork(genotype, train.num_classes, train.image_shape, m.channels, m.layers,
                         m.auxiliary, m.drop_path, m.variant, mean.tolist(), std.tolist())
     schedule = learning_rate_schedule(t, t.epochs * steps_per_epoch)
@@ -241,7 +243,7 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
                         f"{test.num_classes} classes (data.image_size resizes both). "
                         f"Received: data.name={cfg.data.name!r}, "
                         f"data.test_root={cfg.data.test_root!r}")
-    steps = len(train.labels) // cfg.data.batch_size
+    steps = train.count // cfg.data.batch_size
     if resume is None:
         run_path = run_dir_lib.create_run_dir(
             cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
@@ -288,7 +290,7 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
                 model.num_layers, variant=model.variant)["multiply_adds"] / 1e6,
             "test_accuracy": float(accuracy), "test_error": 1.0 - float(accuracy),
             "epochs": cfg.train.epochs, "epoch_seconds": recorder.seconds,
-            "train_seconds": time.time() - started, "test_examples": int(len(test.labels)),
+            "train_seconds": time.time() - started, "test_examples": int(test.count),
             "image_shape": list(train.image_shape), "num_classes": train.num_classes,
             "resumed_at_epochs": resumed_at,
         }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from asap_keras.data.sources import ImageSet
+from asap_keras.data.streams import block_shuffle
 from asap_keras.errors import DataError
 
 
@@ -52,40 +52,44 @@ class SearchData:
     sees the same batches as an uninterrupted one.
 
     Args:
-        data: the images.
+        data: the images: an `ImageSet` in memory, or a stream (data/streams.py) read as
+            the batches are drawn.
         batch_size: global batch size of each phase (of the one step, one-level).
         val_fraction: held-out fraction (0: validate on the architecture half, which a
             one-level search also trains on).
         seed: split and shuffle seed.
         augment: random crop (pad 1/8) and horizontal flip on the training images.
         one_level: one stream of the whole training set instead of two halves.
+        shuffle_block: a stream without random access (tensorflow-datasets) is shuffled
+            within blocks of this many examples.
 
     Raises:
         DataError: fewer than one batch in a split.
     """
 
-    def __init__(self, data: ImageSet, batch_size: int, val_fraction: float, seed: int,
-                 augment: bool = False, one_level: bool = False):
+    def __init__(self, data, batch_size: int, val_fraction: float, seed: int,
+                 augment: bool = False, one_level: bool = False, shuffle_block: int = 4096):
         self.data = data
         self.batch_size = batch_size
         self.seed = seed
         self.augment = augment
         self.one_level = one_level
-        self.splits = split_indices(len(data.labels), val_fraction, seed)
+        self.shuffle_block = shuffle_block
+        self.splits = split_indices(data.count, val_fraction, seed)
         self.train = np.sort(np.concatenate([self.splits.weight, self.splits.arch]))
         if one_level:
             if len(self.train) < batch_size:
                 raise DataError(f"the training set needs at least one batch: {len(self.train)} "
                                 f"examples. Received: data.batch_size={batch_size}")
             self.steps_per_epoch = len(self.train) // batch_size
-            self.mean, self.std = channel_stats(data.images[self.train])
+            self.mean, self.std = channel_stats(data.take(self.train).stats_images())
             return
         smallest = min(len(self.splits.weight), len(self.splits.arch))
         if smallest < batch_size:
             raise DataError(f"each search half needs at least one batch: {smallest} examples "
                             f"per half. Received: data.batch_size={batch_size}")
         self.steps_per_epoch = smallest // batch_size
-        self.mean, self.std = channel_stats(data.images[self.splits.weight])
+        self.mean, self.std = channel_stats(data.take(self.splits.weight).stats_images())
 
     @property
     def image_shape(self):
@@ -107,20 +111,22 @@ class SearchData:
 
     def _half(self, indices, epoch, salt):
         """The shuffled, batched stream of `indices` in `epoch` (a half, or all of them)."""
-        images = tf.constant(self.data.images[indices])
-        labels = tf.constant(self.data.labels[indices])
+        part = self.data.take(indices)
         seed = tf.stack([tf.constant(self.seed * 1_000_003 + salt, tf.int64), epoch])
-        order = tf.random.experimental.stateless_shuffle(tf.range(len(indices)), seed=seed)
-        order = order[: self.steps_per_epoch * self.batch_size]
+        used = self.steps_per_epoch * self.batch_size
+        if part.random_access:
+            order = tf.random.experimental.stateless_shuffle(tf.range(len(indices)), seed=seed)
+            examples = part.examples(order[:used])
+        else:
+            examples = block_shuffle(part.examples(), self.shuffle_block, seed).take(used)
 
-        def load(i):
-            image = self._normalize(tf.gather(images, i))
+        def load(i, image, label):
+            image = self._normalize(image)
             if self.augment:
                 image = self._augment(image, tf.stack([epoch * 7919 + salt, tf.cast(i, tf.int64)]))
-            return image, tf.gather(labels, i)
+            return image, label
 
-        return (tf.data.Dataset.from_tensor_slices(order)
-                .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return (examples.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .batch(self.batch_size, drop_remainder=True))
 
     def train_dataset(self, start_epoch: int, epochs: int) -> tf.data.Dataset:
@@ -139,9 +145,7 @@ class SearchData:
 
     def val_dataset(self) -> tf.data.Dataset:
         """Validation batches in a fixed order, without augmentation."""
-        images = self.data.images[self.splits.val]
-        labels = self.data.labels[self.splits.val]
-        return (tf.data.Dataset.from_tensor_slices((images, labels))
-                .map(lambda x, y: (self._normalize(x), y))
+        return (self.data.take(self.splits.val).examples()
+                .map(lambda i, x, y: (self._normalize(x), y))
                 .batch(self.batch_size)
                 .prefetch(tf.data.AUTOTUNE))

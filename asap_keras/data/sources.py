@@ -29,6 +29,30 @@ class ImageSet:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    # The source interface shared with the streams of data/streams.py.
+    random_access = True
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+    def take(self, indices) -> ImageSet:
+        return ImageSet(self.images[indices], self.labels[indices], self.class_names)
+
+    def examples(self, order=None):
+        """`(position, image, label)` in `order` (positions; default all, in order)."""
+        import tensorflow as tf
+
+        images, labels = tf.constant(self.images), tf.constant(self.labels)
+        order = tf.range(self.count, dtype=tf.int64) if order is None else order
+        return (tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64))
+                .map(lambda i: (i, tf.gather(images, i), tf.gather(labels, i)),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
+
+    def stats_images(self) -> np.ndarray:
+        """All of them: in memory, the channel statistics are exact."""
+        return self.images
+
 
 def load_digits() -> ImageSet:
     """scikit-learn's 8x8 handwritten digits (1,797 images), shipped inside the package."""
@@ -65,7 +89,8 @@ def _offline_error(name, split, data_dir, detail):
 
 
 def load_tfds(name: str, data_dir: str = "", split: str = "train",
-              download: bool = False) -> ImageSet:
+              download: bool = False, stream: str = "auto", memory_mb: int = 2048,
+              image_size: int = 0):
     """A tensorflow-datasets image dataset, prepared on first use when `download` is set.
 
     With `download`, a dataset not yet on disk is fetched and prepared by tfds (its own
@@ -78,11 +103,16 @@ def load_tfds(name: str, data_dir: str = "", split: str = "train",
         data_dir: where tfds keeps datasets ("" for its default).
         split: a tfds split, slices included ("train", "train[:90%]", "validation").
         download: fetch and prepare the dataset if it is missing.
+        stream, memory_mb: `data.stream` and `data.memory_mb`: whether to return a
+            `TfdsStream` (read as used) rather than an `ImageSet` in memory.
+        image_size: the square size a stream resizes to (0: the dataset's own).
 
     Raises:
         DataError: the dataset or split is unavailable (named with the reason).
     """
     import tensorflow_datasets as tfds
+
+    from asap_keras.data.streams import TfdsStream, check_size, should_stream
 
     kwargs = {"data_dir": data_dir} if data_dir else {}
 
@@ -108,15 +138,26 @@ def load_tfds(name: str, data_dir: str = "", split: str = "train",
             ds, info = load(True)
         except Exception as err:
             raise _offline_error(name, split, data_dir, describe(err)) from None
+    label_feature = info.features["label"]
+    names = tuple(label_feature.names) if hasattr(label_feature, "names") else tuple(
+        str(i) for i in range(label_feature.num_classes))
+    shape = tuple(info.features[info.supervised_keys[0]].shape)
+    try:
+        total = int(info.splits[split].num_examples)
+    except Exception:  # noqa: BLE001 - a split tfds cannot size without reading
+        total = int(ds.cardinality().numpy())
+    if image_size:  # the decision is about the pixels that would be held: resized ones
+        shape = (image_size, image_size, shape[-1])
+    if total > 0 and should_stream(stream, memory_mb, total, shape):
+        check_size(shape, f"tensorflow-datasets dataset {name!r}")
+        return TfdsStream(name, split, data_dir, total, names, tuple(int(d) for d in shape),
+                          resize=bool(image_size))
     images, labels = [], []
     for x, y in tfds.as_numpy(ds.batch(1024)):
         images.append(x)
         labels.append(y)
     if not images:
         raise DataError(f"tensorflow-datasets dataset {name!r} split {split!r} is empty")
-    label_feature = info.features["label"]
-    names = tuple(label_feature.names) if hasattr(label_feature, "names") else tuple(
-        str(i) for i in range(label_feature.num_classes))
     return ImageSet(np.concatenate(images).astype(np.uint8),
                     np.concatenate(labels).astype(np.int64), names)
 
@@ -140,7 +181,8 @@ def _folder_files(root: Path) -> tuple[list[str], list[int], tuple[str, ...]]:
     return files, labels, classes
 
 
-def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
+def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0,
+                stream: str = "auto", memory_mb: int = 2048):
     """Images laid out as `root/<class>/<file>`; class names are the folder names, sorted.
 
     Args:
@@ -149,11 +191,15 @@ def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -
             images must then share it).
         limit: read at most this many images, sampled with `seed` across classes.
         seed: the sampling seed.
+        stream, memory_mb: `data.stream` and `data.memory_mb`: whether to return a
+            `FolderStream` (file names only, decoded as used) rather than an `ImageSet`.
 
     Raises:
         DataError: missing folder, no images, an unreadable image, or mixed sizes.
     """
     import tensorflow as tf
+
+    from asap_keras.data.streams import FolderStream, decode_file, should_stream
 
     files, labels, classes = _folder_files(Path(root))
     if limit and limit < len(files):
@@ -163,16 +209,12 @@ def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -
     first = tf.io.decode_image(tf.io.read_file(files[0]), expand_animations=False)
     channels = int(first.shape[-1])
     size = (image_size, image_size) if image_size else tuple(first.shape[:2])
-
-    def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                                   expand_animations=False)
-        if image_size:
-            image = tf.cast(tf.image.resize(image, size, antialias=True), tf.uint8)
-        return tf.ensure_shape(image, (*size, channels))
-
+    if should_stream(stream, memory_mb, len(files), (*size, channels)):
+        return FolderStream(np.asarray(files), np.asarray(labels, np.int64), classes,
+                            (*size, channels), resize=bool(image_size))
     ds = tf.data.Dataset.from_tensor_slices(files).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        lambda path: decode_file(path, channels, size, bool(image_size)),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     try:
         images = np.concatenate(list(ds.batch(2048).as_numpy_iterator()))
     except tf.errors.OpError as err:
@@ -183,14 +225,16 @@ def load_folder(root: str, image_size: int = 0, limit: int = 0, seed: int = 0) -
 
 def load_images(source: str, name: str = "", root: str = "", data_dir: str = "",
                 image_size: int = 0, limit: int = 0, seed: int = 0, split: str = "train",
-                download: bool = False) -> ImageSet:
-    """Loads the images a `[data]` section names (see `DataConfig`)."""
+                download: bool = False, stream: str = "auto", memory_mb: int = 2048):
+    """Loads the images a `[data]` section names (see `DataConfig`): an `ImageSet` in
+    memory, or a stream of an image folder or a tensorflow-datasets split (see
+    data/streams.py) when `stream` says so."""
     if source == "digits":
         data = load_digits()
     elif source == "tfds":
-        data = load_tfds(name, data_dir, split, download)
+        data = load_tfds(name, data_dir, split, download, stream, memory_mb, image_size)
     elif source == "folder":
-        return load_folder(root, image_size, limit, seed)
+        return load_folder(root, image_size, limit, seed, stream, memory_mb)
     elif source == "arrays":
         raise DataError("data.source='arrays' names images passed from Python: run it "
                         "with asap_keras.search(config, data=(images, labels)). "
@@ -201,12 +245,12 @@ def load_images(source: str, name: str = "", root: str = "", data_dir: str = "",
     return fit(data, image_size, limit, seed)
 
 
-def fit(data: ImageSet, image_size: int = 0, limit: int = 0, seed: int = 0) -> ImageSet:
-    """`data` cut to `limit` examples (seeded sample, 0 keeps all) and resized (see `resize`)."""
-    if limit and limit < len(data.labels):
-        keep = np.sort(np.random.default_rng(seed).permutation(len(data.labels))[:limit])
-        data = ImageSet(data.images[keep], data.labels[keep], data.class_names)
-    return resize(data, image_size)
+def fit(data, image_size: int = 0, limit: int = 0, seed: int = 0):
+    """`data` cut to `limit` examples (seeded sample, 0 keeps all) and resized (see `resize`;
+    a stream resizes as it reads)."""
+    if limit and limit < data.count:
+        data = data.take(np.sort(np.random.default_rng(seed).permutation(data.count)[:limit]))
+    return resize(data, image_size) if isinstance(data, ImageSet) else data
 
 
 def resize(data: ImageSet, image_size: int) -> ImageSet:

@@ -24,17 +24,17 @@ def describe_search(cfg: config_lib.Config) -> str:
     parameters); traces nothing, trains nothing and writes no run directory.
     """
     from asap_keras.data.search_split import SearchData
-    from asap_keras.data.sources import load_images
+    from asap_keras.data.sources import ImageSet, load_images
     from asap_keras.search.resource import Geometry, supernet_cost
     from asap_keras.search.runner import make_search_method
     from asap_keras.space.network import SearchNetwork
 
     d = cfg.data
     images = load_images(d.source, d.name, d.root, d.data_dir, d.image_size, d.limit,
-                         cfg.run.seed, d.split, d.download)
+                         cfg.run.seed, d.split, d.download, d.stream, d.memory_mb)
     method = make_search_method(cfg)
     data = SearchData(images, d.batch_size, d.val_fraction, cfg.run.seed, d.augment,
-                      one_level=method.levels == "one")
+                      one_level=method.levels == "one", shuffle_block=d.shuffle_block)
     space = cfg.space
     ops = op_set(space.ops)
     network = SearchNetwork(data.num_classes, data.image_shape[-1], ops, space.channels,
@@ -49,7 +49,8 @@ def describe_search(cfg: config_lib.Config) -> str:
                 for t in network.cell_types}
     lines = [
         f"method: {cfg.search.method} ({method.levels}-level, {method.relaxation} op weights)",
-        f"data: {len(images.labels)} images {tuple(data.image_shape)}, "
+        f"data: {images.count} images {tuple(data.image_shape)}"
+        f"{' (streamed from disk)' if not isinstance(images, ImageSet) else ''}, "
         f"{data.num_classes} classes",
         f"steps per epoch: {data.steps_per_epoch} (batch {d.batch_size})",
         f"epochs: at most {cfg.search.epochs}, grace epochs: "

@@ -189,12 +189,12 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
                  run_path / run_dir_lib.RUN_FILE if resume is not None else None)
     if images is None:
         images = load_images(d.source, d.name, d.root, d.data_dir, d.image_size, d.limit,
-                             cfg.run.seed, d.split, d.download)
+                             cfg.run.seed, d.split, d.download, d.stream, d.memory_mb)
     else:
         images = fit(images, d.image_size, d.limit, cfg.run.seed)
     method = make_search_method(cfg)
     data = SearchData(images, d.batch_size, d.val_fraction, cfg.run.seed, d.augment,
-                      one_level=method.levels == "one")
+                      one_level=method.levels == "one", shuffle_block=d.shuffle_block)
     signature = model_signature(cfg, data.image_shape, data.num_classes)
     if resume is None:
         run_path = run_dir_lib.create_run_dir(
