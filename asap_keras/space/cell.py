@@ -66,9 +66,28 @@ class SearchCell(keras.layers.Layer):
             states.append(total)
         return tf.concat(states[2:], axis=-1)
 
+    def input_read(self, k):
+        """Whether a live op reads cell input `k` (0 or 1).
+
+        A method that prunes whole edges (NAP, GOLD-NAS' free cell) can leave an input with
+        no live op on any edge leaving it: its preprocessing then feeds only zeros and gets
+        no gradient, so it is not among the live weights.
+        """
+        e = 0
+        for node in range(self.nodes):
+            for src in range(2 + node):
+                if src == k and self.edges[e].reads_input():
+                    return True
+                e += 1
+        return False
+
     def live_trainable_weights(self):
-        """Preprocessing weights plus the alive ops' weights of every edge."""
-        weights = self.preprocess0.trainable_weights + self.preprocess1.trainable_weights
+        """The weights the current structure trains: the preprocessing of each input a live
+        op reads, plus the alive ops' weights of every edge."""
+        weights = []
+        for k, preprocess in enumerate((self.preprocess0, self.preprocess1)):
+            if self.input_read(k):
+                weights += preprocess.trainable_weights
         for edge in self.edges:
             weights += edge.live_trainable_weights()
         return weights

@@ -55,6 +55,10 @@ class MixedOp(keras.layers.Layer):
             return self.ops[self.alive[0]](x, training=training)
         return out
 
+    def reads_input(self):
+        """Whether the edge's output depends on its input: some alive op is not `none`."""
+        return any(self.op_names[i] != NONE for i in self.alive)
+
     def live_trainable_weights(self):
         """Trainable weights of the alive ops only: the weight step's list for this edge."""
         return [w for i in self.alive for w in self.ops[i].trainable_weights]

@@ -232,3 +232,26 @@ def test_the_in_step_prune_agrees_with_the_pure_rule():
         arch.prune(("reduce",), tf.constant(trial))
         expected = schedules.prune(op_weights(alpha, 0.3, alive), alive, 0.25)
         np.testing.assert_array_equal(arch.masks["reduce"].numpy() > 0.5, expected)
+
+
+def test_an_input_no_live_op_reads_leaves_the_weight_step():
+    # NAP prunes whole edges: here every edge leaving input 0 of the normal cells dies
+    # (edges 0, 2, 5, 9 in DARTS order). The weight step must not ask for the gradient of
+    # preprocess0, which now feeds nothing (it used to fail with "None values not supported").
+    model = make_model()
+    net = model.network
+    mask = net.arch.masks["normal"].numpy()
+    mask[[0, 2, 5, 9]] = 0.0
+    net.arch.masks["normal"].assign(mask)
+    model.sync_structure()
+    normal = [c for c in net.cells if not c.reduction]
+    assert not any(c.input_read(0) for c in normal) and all(c.input_read(1) for c in normal)
+    live = {id(v) for v in net.live_weight_variables()}
+    for cell in normal:
+        assert not live & {id(v) for v in cell.preprocess0.trainable_weights}
+        assert {id(v) for v in cell.preprocess1.trainable_weights} <= live
+    frozen = [v for c in normal for v in c.preprocess0.trainable_weights]
+    before = snapshot(frozen)
+    one_step(model, (batch(0), batch(1)))
+    assert not any(changed(before, frozen))
+    assert np.isfinite(model.loss_tracker.result().numpy())
