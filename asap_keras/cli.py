@@ -9,6 +9,7 @@ import sys
 import threading
 
 from asap_keras import stop_request
+from asap_keras.config import STRATEGIES
 from asap_keras.errors import AsapError, quote
 from asap_keras.tf_startup import import_tensorflow
 
@@ -29,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
                         "search.anneal.beta=0.9 (repeatable)")
     search.add_argument("--resume", metavar="RUN_DIR",
                         help="continue an interrupted search from its newest checkpoint")
-    search.add_argument("--strategy", choices=("default", "mirrored"),
+    search.add_argument("--strategy", choices=STRATEGIES,
                         help="tf.distribute strategy (overrides runtime.strategy)")
     search.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2, 3),
                         help=VERBOSE_HELP)

@@ -22,7 +22,7 @@ from asap_keras.search.config import SearchConfig, check_method_space
 # "arrays": images passed to the Python API (`asap_keras.search(data=(x, y))`).
 DATA_SOURCES = ("digits", "tfds", "folder", "arrays")
 STREAM_MODES = ("auto", "always", "never")
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 MAX_NAME = 100  # run.name becomes a directory name
 MAX_TEXT = 4096  # any config string, paths included (Linux PATH_MAX)
 

@@ -55,3 +55,36 @@ def apply_summed(optimizer, grads, variables) -> None:
         grads = [g / replicas for g in grads]
     with custom_gradients_released():
         optimizer.apply(grads, variables)
+
+
+def _spans_workers(strategy=None) -> bool:
+    strategy = strategy or tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def step_logs(metrics) -> dict:
+    """A train or test step's logs, `{name: result}` of `metrics`, in a form Keras' `fit`
+    can reduce on every strategy.
+
+    Under MultiWorkerMirroredStrategy Keras 3 averages each replica's logs with
+    `strategy.reduce("MEAN", value, axis=0)`, which refuses a scalar (tensorflow#72388);
+    there each result is given shape [1] (the replicas' values are equal: the trackers are
+    synchronised), and fit reduces it back to the scalar.
+    """
+    logs = {m.name: m.result() for m in metrics}
+    if _spans_workers():
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
+class BuiltForWorkers:
+    """A `keras.Model` mixin for models built before `fit` (every variable made in the
+    strategy scope at construction): Keras 3 would otherwise run a symbolic build that
+    averages a first data batch across workers, which fails under MultiWorkerMirroredStrategy
+    (tensorflow#72388). Elsewhere Keras' own behaviour is kept.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self.built and _spans_workers(self.distribute_strategy):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)

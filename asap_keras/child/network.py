@@ -7,7 +7,13 @@ import tensorflow as tf
 
 from asap_keras.child.cost import live_cells, reduction_positions
 from asap_keras.errors import GenotypeError, quote
-from asap_keras.replicas import apply_summed, num_replicas, sum_over_replicas
+from asap_keras.replicas import (
+    BuiltForWorkers,
+    apply_summed,
+    num_replicas,
+    step_logs,
+    sum_over_replicas,
+)
 from asap_keras.space.genotype import Genotype
 from asap_keras.space.ops import FactorizedReduce, Identity, ReLUConvBN, Stem, make_op
 from asap_keras.space.topology import FREE
@@ -169,7 +175,7 @@ def _cross_entropy(labels, logits, smoothing=0.0):
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
-class EvalNetwork(keras.Model):
+class EvalNetwork(BuiltForWorkers, keras.Model):
     """The paper's evaluation network built from a genotype alone.
 
     Inputs are images with values in [0, 255]; the model normalizes them with `mean` and
@@ -328,14 +334,14 @@ class EvalNetwork(keras.Model):
         apply_summed(self.optimizer, grads, variables)
         self.loss_tracker.update_state(loss)
         self.accuracy_metric.update_state(y, logits)
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs(self.metrics)
 
     def test_step(self, data):
         x, y = data
         logits = self(x, training=False)
         self.loss_tracker.update_state(_cross_entropy(y, logits))
         self.accuracy_metric.update_state(y, logits)
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs(self.metrics)
 
     def get_config(self):
         return {"genotype": self.genotype, "num_classes": self.num_classes,

@@ -15,7 +15,7 @@ import tensorflow as tf
 from asap_keras import config as config_lib
 from asap_keras import events as events_lib
 from asap_keras import run_dir as run_dir_lib
-from asap_keras import tensorboard
+from asap_keras import tensorboard, workers
 from asap_keras.child.augment import make_augmenter
 from asap_keras.child.config import TrainConfig, TrainingConfig
 from asap_keras.child.cost import network_cost
@@ -229,10 +229,22 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
     Raises:
         ConfigError, DataError, GenotypeError, RunDirError, CheckpointError: bad input.
     """
+    run_path = None
     if resume is not None:
         run_path, cfg, genotype, genotype_source = open_training_run(resume)
     elif cfg is None or genotype is None:
         raise RunDirError("run_training needs a config and a genotype, or a run to resume")
+    strategy = make_strategy(cfg.runtime.strategy)  # multi_worker: before other TF work
+    with workers.writable_place(workers.is_chief(strategy), cfg.run.runs_dir,
+                                run_path) as (runs_dir, run_path):
+        return _train(cfg, genotype, genotype_source, verbose, strategy, runs_dir, run_path,
+                      images, test_images, fingerprint)
+
+
+def _train(cfg, genotype, genotype_source, verbose, strategy, runs_dir, run_path, images,
+           test_images, fingerprint) -> TrainOutcome:
+    """`train_run`'s body: a new run in `runs_dir`, or the run at `run_path` resumed."""
+    resume = run_path
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
     check_arrays(cfg.data.source, images, fingerprint,
                  run_path / run_dir_lib.RUN_FILE if resume is not None else None)
@@ -246,14 +258,14 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
     steps = train.count // cfg.data.batch_size
     if resume is None:
         run_path = run_dir_lib.create_run_dir(
-            cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
+            runs_dir, cfg.run.name, config_lib.dump_config(cfg),
             {"kind": "train", "seed": cfg.run.seed, "genotype": genotype.to_dict(),
              "genotype_source": genotype_source, "class_names": list(train.class_names),
              "image_shape": list(train.image_shape),
              **({"data_fingerprint": fingerprint} if fingerprint else {})})
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
-    with make_strategy(cfg.runtime.strategy).scope():
+    with strategy.scope():
         model = build_model(cfg, genotype, train, steps)
     start_epoch = 0
     if resume is not None:
@@ -267,7 +279,8 @@ def train_run(cfg: TrainConfig | None = None, genotype: Genotype | None = None,
     resumed_at = [e["start_epoch"] for e in earlier if e.kind == "run_start"
                   and e["start_epoch"] > 0] + ([start_epoch] if start_epoch else [])
     started = time.time()
-    with ends_run(log, lambda: len(recorder.seconds) - 1) as outcome:
+    with (ends_run(log, lambda: len(recorder.seconds) - 1) as outcome,
+          workers.worker_failures_named(strategy)):
         log.emit("run_start", run=run_path.name, config=config_lib.config_to_dict(cfg),
                  versions=run_dir_lib.versions(), seed=cfg.run.seed, start_epoch=start_epoch,
                  run_kind="train", steps_per_epoch=steps,

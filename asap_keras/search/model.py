@@ -5,13 +5,19 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from asap_keras.replicas import apply_summed, num_replicas, sum_over_replicas
+from asap_keras.replicas import (
+    BuiltForWorkers,
+    apply_summed,
+    num_replicas,
+    step_logs,
+    sum_over_replicas,
+)
 from asap_keras.search.gradients import cross_entropy
 from asap_keras.space.network import SearchNetwork
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
-class SearchModel(keras.Model):
+class SearchModel(BuiltForWorkers, keras.Model):
     """Wraps a `SearchNetwork`; `train_step` follows ASAP Algorithm 1.
 
     Each step: a weight step, then (past grace) an architecture step and the prune of every
@@ -147,7 +153,7 @@ class SearchModel(keras.Model):
         shown = ([self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
                   self.arch_accuracy_metric] if arch_phase
                  else [self.loss_tracker, self.accuracy_metric])
-        return {m.name: m.result() for m in shown}
+        return step_logs(shown)
 
     def _architecture_step(self, weight_batch, arch_batch, cell_types, step):
         """Updates alpha on an architecture batch (ASAP Alg. 1, line 6), then lets the
@@ -229,14 +235,14 @@ class SearchModel(keras.Model):
         if extra is not None:
             self.penalty_tracker.update_state(extra)
             shown.append(self.penalty_tracker)
-        return {m.name: m.result() for m in shown}
+        return step_logs(shown)
 
     def test_step(self, data):
         x, y = data
         logits = self(x, training=False)
         self.loss_tracker.update_state(cross_entropy(y, logits))
         self.accuracy_metric.update_state(y, logits)
-        return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_metric.result()}
+        return step_logs([self.loss_tracker, self.accuracy_metric])
 
     def get_config(self):
         return {"network": keras.saving.serialize_keras_object(self.network),

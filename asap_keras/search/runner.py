@@ -7,6 +7,7 @@ from pathlib import Path
 
 from asap_keras import config as config_lib
 from asap_keras import run_dir as run_dir_lib
+from asap_keras import workers
 from asap_keras.errors import RunDirError
 from asap_keras.resume import open_search_run
 from asap_keras.search import checkpoint
@@ -33,7 +34,11 @@ def configure_runtime(seed: int, deterministic: bool) -> None:
 
 
 def make_strategy(name: str):
-    """The tf.distribute strategy for `runtime.strategy` ("default" or "mirrored")."""
+    """The tf.distribute strategy for `runtime.strategy`: "default", "mirrored" (this
+    machine's GPUs, or its CPU) or "multi_worker" (the cluster of `TF_CONFIG`; see
+    asap_keras/workers.py), which must be made before any other TensorFlow work."""
+    if name == workers.MULTI_WORKER:
+        return workers.multi_worker_strategy()
     import tensorflow as tf
 
     if name == "mirrored":
@@ -164,6 +169,21 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
     Raises:
         ConfigError, DataError, RunDirError, CheckpointError: bad input.
     """
+    run_path = None
+    if resume is not None:
+        run_path, cfg = open_search_run(resume)
+    elif cfg is None:
+        raise RunDirError("run_search needs a config or a run directory to resume")
+    strategy = make_strategy(cfg.runtime.strategy)  # multi_worker: before other TF work
+    with workers.writable_place(workers.is_chief(strategy), cfg.run.runs_dir,
+                                run_path) as (runs_dir, run_path):
+        return _search(cfg, strategy, runs_dir, run_path, verbose, extra_callbacks, images,
+                       fingerprint)
+
+
+def _search(cfg, strategy, runs_dir, run_path, verbose, extra_callbacks, images,
+            fingerprint) -> SearchOutcome:
+    """`search_run`'s body: a new run in `runs_dir`, or the run at `run_path` resumed."""
     from asap_keras import tensorboard
     from asap_keras.data.arrays import check_arrays
     from asap_keras.data.search_split import SearchData
@@ -179,10 +199,7 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
     from asap_keras.search.recorder import EventRecorder
     from asap_keras.stopping import StopOnDivergence, StopWhenRequested
 
-    if resume is not None:
-        run_path, cfg = open_search_run(resume)
-    elif cfg is None:
-        raise RunDirError("run_search needs a config or a run directory to resume")
+    resume = run_path
     configure_runtime(cfg.run.seed, cfg.runtime.deterministic)
     d = cfg.data
     check_arrays(d.source, images, fingerprint,
@@ -198,14 +215,13 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
     signature = model_signature(cfg, data.image_shape, data.num_classes)
     if resume is None:
         run_path = run_dir_lib.create_run_dir(
-            cfg.run.runs_dir, cfg.run.name, config_lib.dump_config(cfg),
+            runs_dir, cfg.run.name, config_lib.dump_config(cfg),
             {"seed": cfg.run.seed, "signature": signature, "class_names": list(
                 images.class_names), "kind": "search",
              **({"data_fingerprint": fingerprint} if fingerprint else {})})
         resume_from = None
     else:
         resume_from = _resume_point(run_path, signature)
-    strategy = make_strategy(cfg.runtime.strategy)
     with strategy.scope():
         model = build_model(cfg, data.image_shape, data.num_classes, data.steps_per_epoch,
                             method)
@@ -240,7 +256,7 @@ def search_run(cfg: config_lib.Config | None = None, resume: str | Path | None =
     def last_epoch():  # the last finished epoch, for run_end
         return start_epoch - 1 if recorder.last_epoch is None else recorder.last_epoch
 
-    with ends_run(log, last_epoch) as outcome:
+    with ends_run(log, last_epoch) as outcome, workers.worker_failures_named(strategy):
         history = None
         if start_epoch < cfg.search.epochs and not _stop_reason(model):
             history = model.fit(data.train_dataset(start_epoch, cfg.search.epochs),
