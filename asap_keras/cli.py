@@ -106,9 +106,21 @@ def _search(args) -> int:
     from asap_keras.search.runner import run_search
 
     run_path, _ = run_search(cfg, resume=args.resume, verbose=min(args.verbose, 2))
+    if _wrote_elsewhere(run_path):
+        return 0
     print(f"asap-keras: the found cell is in {run_path / 'genotype.json'}", file=sys.stderr)
     print(run_path)  # the last stdout line: `run=$(asap-keras search ... | tail -1)`
     return 0
+
+
+def _wrote_elsewhere(run_path) -> bool:
+    """A multi-worker run's other workers write a scratch copy, gone at the end: say so
+    rather than print a run directory that does not exist."""
+    if run_path.exists():
+        return False
+    print("asap-keras: this worker is not the chief of the multi-worker run; the chief's run "
+          "directory holds its results", file=sys.stderr)
+    return True
 
 
 def _derive(args) -> int:
@@ -155,7 +167,8 @@ def _train(args) -> int:
     print(f"asap-keras: test error {results['test_error']:.4f} · "
           f"{results['parameters_m']:.3f} M params · {results['multiply_adds_m']:.1f} M "
           f"multiply-adds", file=sys.stderr)
-    print(run_path)  # the last stdout line, as `search` does
+    if not _wrote_elsewhere(run_path):
+        print(run_path)  # the last stdout line, as `search` does
     return 0
 
 
