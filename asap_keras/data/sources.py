@@ -43,7 +43,8 @@ class ImageSet:
         """`(position, image, label)` in `order` (positions; default all, in order)."""
         import tensorflow as tf
 
-        images, labels = tf.constant(self.images), tf.constant(self.labels)
+        with tf.init_scope():  # eager tensors, captured by reference, not graph constants
+            images, labels = tf.constant(self.images), tf.constant(self.labels)
         order = tf.range(self.count, dtype=tf.int64) if order is None else order
         return (tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64))
                 .map(lambda i: (i, tf.gather(images, i), tf.gather(labels, i)),
