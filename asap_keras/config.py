@@ -23,6 +23,8 @@ from asap_keras.search.config import SearchConfig, check_method_space
 DATA_SOURCES = ("digits", "tfds", "folder", "arrays")
 STREAM_MODES = ("auto", "always", "never")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+# Keras dtype policies: variables stay float32; "mixed_*" computes in float16/bfloat16.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 MAX_NAME = 100  # run.name becomes a directory name
 MAX_TEXT = 4096  # any config string, paths included (Linux PATH_MAX)
 
@@ -142,14 +144,29 @@ class SpaceConfig:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """`[runtime]`: distribution strategy and determinism."""
+    """`[runtime]`: distribution strategy, determinism, numeric precision and XLA.
+
+    `precision` is the Keras dtype policy the models are built under; `jit_compile` is
+    "auto" (XLA off without a GPU, Keras' own choice on one), true or false.
+    """
 
     strategy: str = "default"
     deterministic: bool = True
+    precision: str = "float32"
+    jit_compile: str | bool = "auto"
 
     def validate(self, prefix: str) -> None:
         if self.strategy not in STRATEGIES:
             _fail(f"{prefix}.strategy", f"must be one of {STRATEGIES}", self.strategy)
+        if self.precision not in PRECISIONS:
+            _fail(f"{prefix}.precision", f"must be one of {PRECISIONS}", self.precision)
+        if isinstance(self.jit_compile, str) and self.jit_compile != "auto":
+            _fail(f"{prefix}.jit_compile", "must be 'auto', true or false", self.jit_compile)
+        if self.jit_compile is True and self.deterministic:
+            # Keras would turn XLA off with a warning: it refuses XLA under op determinism.
+            _fail(f"{prefix}.jit_compile", f"cannot be true while {prefix}.deterministic is "
+                  "true (Keras runs no XLA under op determinism); set deterministic = false",
+                  self.jit_compile)
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,13 @@ class Config:
             _fail("data.test_root", "is read by `asap-keras train` only; a search never "
                   "touches test images", self.data.test_root)
         check_method_space(self.search, self.space)  # topology, ops and keep vs the method
+        if (self.search.method == "darts" and self.search.darts.order == 2
+                and self.runtime.precision != "float32"):
+            # w +- eps v moves each weight by ~1e-4 of itself: below float16/bfloat16's
+            # resolution once a layer casts it, so the difference quotient is noise.
+            _fail("runtime.precision", "must be 'float32' with search.darts.order = 2 (its "
+                  "finite-difference Hessian-vector product perturbs the weights by 0.01 in "
+                  "norm, which half-precision compute cannot resolve)", self.runtime.precision)
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:

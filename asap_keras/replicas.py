@@ -7,6 +7,8 @@ import contextlib
 import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops
 
+from asap_keras import precision
+
 _CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 
 
@@ -49,12 +51,14 @@ def sum_over_replicas(grads):
 
 
 def apply_summed(optimizer, grads, variables) -> None:
-    """Applies gradients already summed over replicas (the optimizer sums once more)."""
+    """Applies gradients already summed over replicas (the optimizer sums once more).
+
+    The gradients are true ones: under loss scaling, already unscaled (`precision.apply`).
+    """
     replicas = num_replicas()
-    if replicas > 1:
-        grads = [g / replicas for g in grads]
     with custom_gradients_released():
-        optimizer.apply(grads, variables)
+        precision.apply(optimizer, grads, variables,
+                        factor=1.0 / replicas if replicas > 1 else None)
 
 
 def _spans_workers(strategy=None) -> bool:

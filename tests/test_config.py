@@ -183,6 +183,51 @@ def test_the_alpha_optimizer_defaults_follow_the_method_and_round_trip(tmp_path)
     # The resolved config holds numbers, and reads back equal.
     cfg = config_from_dict({"search": {"method": "gold"}, "space": {"ops": "gold"}})
     text = dump_config(cfg)
-    assert "auto" not in text.replace('stream = "auto"', "")  # data.stream's own value
+    # data.stream's own value, and runtime.jit_compile = "auto" (resolved on the machine
+    # that runs it) stay.
+    assert "auto" not in text[:text.index("[runtime]")].replace('stream = "auto"', "")
     (tmp_path / "c.toml").write_text(text)
     assert load_config(tmp_path / "c.toml") == cfg
+
+
+@pytest.mark.parametrize("schema", [Config, TrainConfig])
+@pytest.mark.parametrize("runtime, message", [
+    ({"precision": "float16"}, r"runtime\.precision must be one of \('float32', "
+                               r"'mixed_float16', 'mixed_bfloat16'\)\. Received: "
+                               r"precision='float16'"),
+    ({"precision": 16}, r"runtime\.precision must be a string\. Received: precision=16"),
+    ({"jit_compile": "xla"}, r"runtime\.jit_compile must be 'auto', true or false\. "
+                             r"Received: jit_compile='xla'"),
+    ({"jit_compile": 1}, r"runtime\.jit_compile must be a string or true or false\. "
+                         r"Received: jit_compile=1"),
+    ({"jit_compile": ["auto"]}, r"runtime\.jit_compile .*Received: jit_compile=\['auto'\]"),
+    # Keras turns XLA off (with a warning) under op determinism: refused rather than ignored.
+    ({"jit_compile": True}, r"runtime\.jit_compile cannot be true while "
+                            r"runtime\.deterministic is true.*Received: jit_compile=True"),
+])
+def test_precision_and_jit_compile_are_validated_for_both_commands(schema, runtime, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict({"runtime": runtime}, schema)
+
+
+@pytest.mark.parametrize("schema", [Config, TrainConfig])
+def test_precision_and_jit_compile_load_and_round_trip(tmp_path, schema):
+    assert (schema().runtime.precision, schema().runtime.jit_compile) == ("float32", "auto")
+    for runtime in ({"precision": "mixed_float16", "jit_compile": False},
+                    {"precision": "mixed_bfloat16", "jit_compile": True, "deterministic": False},
+                    {"jit_compile": "auto"}):
+        cfg = config_from_dict({"runtime": runtime}, schema)
+        assert all(getattr(cfg.runtime, k) == v for k, v in runtime.items())
+        (tmp_path / "c.toml").write_text(dump_config(cfg))
+        assert load_config(tmp_path / "c.toml", schema=schema) == cfg
+
+
+def test_darts_second_order_needs_float32():
+    raw = {"search": {"method": "darts", "darts": {"order": 2}},
+           "runtime": {"precision": "mixed_bfloat16"}}
+    with pytest.raises(ConfigError, match=r"runtime\.precision must be 'float32' with "
+                                          r"search\.darts\.order = 2 .*Received: "
+                                          r"precision='mixed_bfloat16'"):
+        config_from_dict(raw)
+    raw["search"]["darts"]["order"] = 1
+    assert config_from_dict(raw).runtime.precision == "mixed_bfloat16"

@@ -13,6 +13,7 @@ from asap_keras.child import config as child_config
 from asap_keras.child.config import TrainConfig
 from asap_keras.config import (
     DATA_SOURCES,
+    PRECISIONS,
     STRATEGIES,
     Config,
     apply_overrides,
@@ -29,7 +30,8 @@ FUZZ = settings(max_examples=150, deadline=None, database=None,
 SCHEMAS = {"search": Config, "train": TrainConfig}
 
 # The values a string field chooses from; other strings are paths or names.
-CHOICES = {"source": DATA_SOURCES, "strategy": STRATEGIES, "method": search_config.METHODS,
+CHOICES = {"source": DATA_SOURCES, "strategy": STRATEGIES, "precision": PRECISIONS,
+           "method": search_config.METHODS,
            "alpha_init": search_config.ALPHA_INITS, "schedule": search_config.ANNEAL_SCHEDULES,
            "key": search_config.MAGNITUDE_KEYS, "mode": search_config.ACCUM_MODES,
            "variant": child_config.VARIANTS, "lr_schedule": child_config.LR_SCHEDULES}
@@ -60,6 +62,8 @@ def _good(kind, f):
         return st.integers(*f.metadata["range"])
     if kind is float:
         return st.just(f.default) | FLOATS
+    if f.name == "jit_compile":
+        return st.sampled_from(["auto", True, False])
     if f.name == "ops":
         return st.sampled_from(["asap", "darts"]) | st.lists(
             st.sampled_from(sorted(ALL_OPS)), min_size=2, max_size=8, unique=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from asap_keras import precision
 from asap_keras.child.cost import live_cells, reduction_positions
 from asap_keras.errors import GenotypeError, quote
 from asap_keras.replicas import (
@@ -167,6 +168,7 @@ class AuxiliaryHead(keras.layers.Layer):
 
 
 def _cross_entropy(labels, logits, smoothing=0.0):
+    logits = tf.cast(logits, tf.float32)  # float16/bfloat16 under mixed precision
     num_classes = tf.shape(logits)[-1]
     targets = tf.one_hot(tf.cast(labels, tf.int32), num_classes)
     if smoothing:
@@ -325,8 +327,9 @@ class EvalNetwork(BuiltForWorkers, keras.Model):
             loss = _cross_entropy(y, logits, self.label_smoothing)
             if aux is not None and self.auxiliary_weight:
                 loss += self.auxiliary_weight * _cross_entropy(y, aux, self.label_smoothing)
-            scaled = loss / num_replicas()
+            scaled = precision.scale_loss(self.optimizer, loss) / num_replicas()
         grads = sum_over_replicas(tape.gradient(scaled, variables))
+        grads = precision.unscale(self.optimizer, grads)  # before clipping and decay
         if self.grad_clip:
             grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
         decay = tf.constant(self.weight_decay, tf.float32)

@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from asap_keras import config as config_lib
 from asap_keras import events as events_lib
+from asap_keras import precision, tensorboard, workers
 from asap_keras import run_dir as run_dir_lib
-from asap_keras import tensorboard, workers
 from asap_keras.child.augment import make_augmenter
 from asap_keras.child.config import TrainConfig, TrainingConfig
 from asap_keras.child.cost import network_cost
@@ -28,7 +28,7 @@ from asap_keras.data.streams import block_shuffle
 from asap_keras.errors import CheckpointError, DataError, RunDirError, describe
 from asap_keras.resume import open_training_run
 from asap_keras.search.event_log import EventLog, ends_run
-from asap_keras.search.runner import configure_runtime, make_strategy
+from asap_keras.search.runner import configure_runtime, jit_compile_of, make_strategy
 from asap_keras.space.genotype import Genotype
 from asap_keras.stopping import StopOnDivergence, StopWhenRequested
 
@@ -177,16 +177,23 @@ def learning_rate_schedule(train: TrainingConfig, total_steps: int):
 
 
 def build_model(cfg: TrainConfig, genotype: Genotype, train, steps_per_epoch: int):
-    """The evaluation network, compiled with the paper's optimizer and schedule."""
+    """The evaluation network, compiled with the paper's optimizer and schedule.
+
+    Built under the dtype policy `runtime.precision` names (the global policy is restored
+    afterwards); under "mixed_float16" `compile` wraps the optimizer in a
+    `LossScaleOptimizer`. Compiled with `runtime.jit_compile`.
+    """
     m, t = cfg.model, cfg.train
     mean, std = channel_stats(train.stats_images())
-    model = EvalNetwork(genotype, train.num_classes, train.image_shape, m.channels, m.layers,
-                        m.auxiliary, m.drop_path, m.variant, mean.tolist(), std.tolist())
+    with precision.dtype_policy(cfg.runtime.precision):
+        model = EvalNetwork(genotype, train.num_classes, train.image_shape, m.channels,
+                            m.layers, m.auxiliary, m.drop_path, m.variant, mean.tolist(),
+                            std.tolist())
     schedule = learning_rate_schedule(t, t.epochs * steps_per_epoch)
     optimizer = keras.optimizers.SGD(schedule, momentum=t.momentum, nesterov=t.nesterov)
     model.compile(optimizer, t.label_smoothing, m.auxiliary_weight, t.weight_decay,
-                  t.grad_clip)
-    optimizer.build(model.trainable_variables)
+                  t.grad_clip, jit_compile=jit_compile_of(cfg.runtime.jit_compile))
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

@@ -5,27 +5,33 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from asap_keras import precision
 from asap_keras.replicas import num_replicas, sum_over_replicas
 
 
 def cross_entropy(labels, logits):
-    """Mean sparse softmax cross-entropy of a batch."""
+    """Mean sparse softmax cross-entropy of a batch, in float32 whatever the logits' dtype."""
     return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-        labels, logits, from_logits=True))
+        labels, tf.cast(logits, tf.float32), from_logits=True))
 
 
 def first_order(model, arch_batch, variables):
     """dL_val(w, alpha)/dalpha on an architecture batch, summed over replicas.
 
+    Under loss scaling the loss is scaled by the architecture optimizer's scale and the
+    gradients are returned unscaled.
+
     Returns:
         `(loss, logits, grads)`.
     """
     x, y = arch_batch
+    optimizer = model.arch_optimizer
     with tf.GradientTape() as tape:
         logits = model(x, training=True)
         loss = cross_entropy(y, logits)
-        scaled = loss / num_replicas()
-    return loss, logits, sum_over_replicas(tape.gradient(scaled, variables))
+        scaled = precision.scale_loss(optimizer, loss) / num_replicas()
+    grads = sum_over_replicas(tape.gradient(scaled, variables))
+    return loss, logits, precision.unscale(optimizer, grads)
 
 
 def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
@@ -37,7 +43,9 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
     product `HVP = [dL_train(w+)/dalpha - dL_train(w-)/dalpha] / (2 eps)`,
     `w+- = w +- eps v`, `v = dL_val(w')/dw'`, `eps = radius / ||v||`. The virtual weights are
     evaluated with `keras.StatelessScope`: no variable is assigned, BatchNorm statistics
-    included. Every gradient is summed over replicas, so all replicas step alike.
+    included. Every gradient is summed over replicas, so all replicas step alike. Under loss
+    scaling each of the four losses is scaled by the architecture optimizer's scale and its
+    gradients unscaled, so a non-finite one reaches that optimizer, which skips the step.
 
     Args:
         model: the `SearchModel` (its weight optimizer must be SGD with momentum).
@@ -53,7 +61,8 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
         `(loss at w', logits at w', grads)`.
     """
     weights = model.network.live_weight_variables()
-    optimizer = model.weight_optimizer
+    optimizer = precision.inner(model.weight_optimizer)  # its momentum buffers
+    scaler = model.arch_optimizer  # whose loss scale every gradient here is taken at
     replicas = num_replicas()
     (x_w, y_w), (x_a, y_a) = weight_batch, arch_batch
 
@@ -63,10 +72,17 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
             logits = model(x, training=True)
         return cross_entropy(y, logits), logits
 
+    def scaled(loss):  # inside the tape: the scaling is part of what is differentiated
+        return precision.scale_loss(scaler, loss) / replicas
+
+    def gradients_of(tape, scaled_loss, sources):
+        grads = sum_over_replicas(tape.gradient(scaled_loss, sources))
+        return precision.unscale(scaler, grads)
+
     with tf.GradientTape() as tape:
         loss, _ = loss_at(None, x_w, y_w)
-        scaled = loss / replicas
-    train_grads = sum_over_replicas(tape.gradient(scaled, weights))
+        target = scaled(loss)
+    train_grads = gradients_of(tape, target, weights)
     xi = tf.cast(xi, tf.float32)
     lr = tf.cast(optimizer.learning_rate, tf.float32)
     decay = tf.constant(model.weight_decay, tf.float32)
@@ -79,8 +95,8 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
     with tf.GradientTape() as tape:
         tape.watch(virtual)
         val_loss, logits = loss_at(virtual, x_a, y_a)
-        scaled = val_loss / replicas
-    grads = sum_over_replicas(tape.gradient(scaled, virtual + list(alphas)))
+        target = scaled(val_loss)
+    grads = gradients_of(tape, target, virtual + list(alphas))
     v, direct = grads[:len(weights)], grads[len(weights):]
     eps = radius / tf.maximum(tf.linalg.global_norm(v), 1e-12)
 
@@ -88,8 +104,8 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
         shifted = [w.value + sign * eps * vi for w, vi in zip(weights, v)]
         with tf.GradientTape() as tape:
             loss, _ = loss_at(shifted, x_w, y_w)
-            scaled = loss / replicas
-        return sum_over_replicas(tape.gradient(scaled, list(alphas)))
+            target = scaled(loss)
+        return gradients_of(tape, target, list(alphas))
 
     plus, minus = alpha_grads_at(1.0), alpha_grads_at(-1.0)
     hvp = [(p - m) / (2.0 * eps) for p, m in zip(plus, minus)]

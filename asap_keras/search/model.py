@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from asap_keras import precision
 from asap_keras.replicas import (
     BuiltForWorkers,
     apply_summed,
@@ -69,6 +70,10 @@ class SearchModel(BuiltForWorkers, keras.Model):
                 arch_weight_decay=1e-3, clipnorm=5.0, method=None, **kwargs):
         """Sets both optimizers, the DARTS-style coupled (L2) weight decays and the method.
 
+        Under a "mixed_float16" dtype policy both optimizers are wrapped in a
+        `keras.optimizers.LossScaleOptimizer` (unless `auto_scale_loss=False`), as
+        `keras.Model.compile` wraps its one optimizer.
+
         Args:
             weight_optimizer: updates network weights (SGD in ASAP).
             arch_optimizer: updates the alphas (Adam in ASAP).
@@ -76,7 +81,11 @@ class SearchModel(BuiltForWorkers, keras.Model):
             arch_weight_decay: L2 coefficient added to the alpha gradients.
             clipnorm: global-norm clip of the weight gradients (None: no clipping).
             method: the `SearchMethod` (default: ASAP with the paper's settings).
+            **kwargs: `keras.Model.compile` arguments (`jit_compile`, `auto_scale_loss`).
         """
+        if kwargs.get("auto_scale_loss", True):
+            weight_optimizer = precision.with_loss_scaling(weight_optimizer, self.dtype_policy)
+            arch_optimizer = precision.with_loss_scaling(arch_optimizer, self.dtype_policy)
         super().compile(optimizer=weight_optimizer, **kwargs)
         if method is None:
             from asap_keras.search.config import SearchConfig
@@ -177,7 +186,8 @@ class SearchModel(BuiltForWorkers, keras.Model):
         update (momentum would otherwise keep moving them).
         """
         arch = self.network.arch
-        self.method.observe_gradients(arch, cell_types, grads)
+        self.method.observe_gradients(arch, cell_types,
+                                      precision.finite_or_zero(self.arch_optimizer, grads))
         decay = tf.constant(self.arch_weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
         movable = [arch.movable(t) for t in cell_types]
@@ -189,12 +199,13 @@ class SearchModel(BuiltForWorkers, keras.Model):
     def _weight_step(self, x, y):
         """SGD on the weights of the ops in the structure on a weight batch (Alg. 1, line 4)."""
         variables = self.network.live_weight_variables()
+        optimizer = self.weight_optimizer
         with tf.GradientTape() as tape:
             logits = self(x, training=True)
             loss = cross_entropy(y, logits)
-            scaled = loss / num_replicas()
-        self._apply_weight_gradients(sum_over_replicas(tape.gradient(scaled, variables)),
-                                     variables)
+            scaled = precision.scale_loss(optimizer, loss) / num_replicas()
+        grads = sum_over_replicas(tape.gradient(scaled, variables))
+        self._apply_weight_gradients(precision.unscale(optimizer, grads), variables)
         self.loss_tracker.update_state(loss)
         self.accuracy_metric.update_state(y, logits)
 
@@ -213,7 +224,8 @@ class SearchModel(BuiltForWorkers, keras.Model):
         gradient computation gives both groups' gradients, each applied by its own
         optimizer as the two-level phases apply theirs (weights: clip, decay, SGD; alpha:
         decay, the arch optimizer, frozen ops put back). Past grace only; before it, the
-        weights alone.
+        weights alone. Under loss scaling the one loss is scaled by the weight optimizer's
+        scale; each optimizer then checks its own share of the gradients.
         """
         arch = self.network.arch
         cell_types = self.network.undecided_cell_types() if self.arch_phase else ()
@@ -224,8 +236,9 @@ class SearchModel(BuiltForWorkers, keras.Model):
             loss = cross_entropy(y, logits)
             extra = self.method.extra_loss(arch, cell_types) if cell_types else None
             total = loss if extra is None else loss + extra
-            scaled = total / num_replicas()
+            scaled = precision.scale_loss(self.weight_optimizer, total) / num_replicas()
         grads = sum_over_replicas(tape.gradient(scaled, weights + alphas))
+        grads = precision.unscale(self.weight_optimizer, grads)
         self._apply_weight_gradients(grads[:len(weights)], weights)
         if cell_types:
             self._apply_arch_gradients(grads[len(weights):], alphas, cell_types)

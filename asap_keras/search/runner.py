@@ -25,12 +25,28 @@ def configure_runtime(seed: int, deterministic: bool) -> None:
     """
     import keras
     import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
 
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    else:  # a process-wide switch: an earlier run in this process may have set it
+        tf_config.disable_op_determinism()
     if not tf.config.list_physical_devices("GPU"):
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
+def jit_compile_of(setting: str | bool) -> str | bool:
+    """`compile(jit_compile=...)` for `runtime.jit_compile`.
+
+    "auto" is False when no GPU is visible (XLA made the supernet's depthwise convolutions
+    10-40x slower on CPU) and Keras' own "auto" on a GPU; true and false pass through.
+    """
+    import tensorflow as tf
+
+    if setting == "auto" and not tf.config.list_physical_devices("GPU"):
+        return False
+    return setting
 
 
 def make_strategy(name: str):
@@ -92,8 +108,17 @@ def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoc
     configured search method, bound to the supernet's geometry.
 
     The method picks the relaxation and the alphas' starting value; `method` may be given
-    (already made from `cfg`), else it is made here.
+    (already made from `cfg`), else it is made here. The model is built under the dtype
+    policy `runtime.precision` names (the global policy is restored afterwards) and compiled
+    with `runtime.jit_compile`.
     """
+    from asap_keras import precision
+
+    with precision.dtype_policy(cfg.runtime.precision):
+        return _build_model(cfg, image_shape, num_classes, steps_per_epoch, method)
+
+
+def _build_model(cfg, image_shape, num_classes, steps_per_epoch, method):
     import keras
 
     from asap_keras.search.model import SearchModel
@@ -116,7 +141,8 @@ def build_model(cfg: config_lib.Config, image_shape, num_classes, steps_per_epoc
     model.compile(
         weight_optimizer=FusedMomentumSGD(lr, momentum=w.momentum, name="weight_sgd"),
         arch_optimizer=arch_optimizer(a), weight_decay=w.weight_decay,
-        arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm, method=method)
+        arch_weight_decay=a.weight_decay, clipnorm=w.clipnorm, method=method,
+        jit_compile=jit_compile_of(cfg.runtime.jit_compile))
     model.build_optimizers()
     return model
 

@@ -22,6 +22,8 @@ class ArchParams(keras.layers.Layer):
     on each MixedOp. Every variable is saved in checkpoints. The step itself assigns the masks
     (ASAP Alg. 1 prunes right after each architecture step), so they and the alphas it freezes
     are created with `only_first_replica` aggregation: every replica computes the same value.
+    Every variable is float32 and read as float32 under a mixed dtype policy too
+    (`autocast=False`), so the relaxation's softmax never runs in half precision.
 
     Variables:
         alpha_<type>: `(edges, ops)` architecture parameters.
@@ -62,9 +64,9 @@ class ArchParams(keras.layers.Layer):
             init = keras.initializers.RandomNormal(mean=self.alpha_mean, stddev=self.alpha_scale)
         else:
             init = keras.initializers.Constant(self.alpha_mean)
-        state = {"trainable": False, "aggregation": "only_first_replica"}
+        state = {"trainable": False, "aggregation": "only_first_replica", "autocast": False}
         self.alphas = {t: self.add_weight(name=f"alpha_{t}", shape=shape, initializer=init,
-                                          aggregation="only_first_replica")
+                                          aggregation="only_first_replica", autocast=False)
                        for t in CELL_TYPES}
         self.masks = {t: self.add_weight(name=f"mask_{t}", shape=shape, initializer="ones",
                                          **state)
@@ -79,19 +81,18 @@ class ArchParams(keras.layers.Layer):
         self.scores = {t: self.add_weight(name=f"score_{t}", shape=shape, initializer="zeros",
                                           **state)
                        for t in CELL_TYPES}
+        scalar = {"shape": (), "trainable": False, "autocast": False}
         self.temperature = self.add_weight(
-            name="temperature", shape=(),
-            initializer=keras.initializers.Constant(self.initial_temperature), trainable=False)
-        self.threshold = self.add_weight(name="threshold", shape=(), initializer="zeros",
-                                         trainable=False)
+            name="temperature",
+            initializer=keras.initializers.Constant(self.initial_temperature), **scalar)
+        self.threshold = self.add_weight(name="threshold", initializer="zeros", **scalar)
         # 1.0 while architecture steps run, 0.0 during grace epochs (read at trace time).
-        self.arch_enabled = self.add_weight(name="arch_enabled", shape=(), initializer="zeros",
-                                            trainable=False)
+        self.arch_enabled = self.add_weight(name="arch_enabled", initializer="zeros", **scalar)
         # GOLD-NAS' controller state: read by the step's loss, assigned at epoch ends.
-        self.resource_weight = self.add_weight(name="resource_weight", shape=(),
-                                               initializer="zeros", trainable=False)
-        self.resource_step = self.add_weight(name="resource_step", shape=(),
-                                             initializer="zeros", trainable=False)
+        self.resource_weight = self.add_weight(name="resource_weight", initializer="zeros",
+                                               **scalar)
+        self.resource_step = self.add_weight(name="resource_step", initializer="zeros",
+                                             **scalar)
         self.built = True
 
     def call(self, inputs=None):

@@ -49,7 +49,11 @@ class MixedOp(keras.layers.Layer):
         for k, index in enumerate(self.alive):
             if self.op_names[index] == NONE:
                 continue
-            term = weights[k] * self.ops[index](x, training=training)
+            y = self.ops[index](x, training=training)
+            # Phi is float32 (the softmax of float32 alphas); the ops compute in the policy's
+            # compute dtype (float16/bfloat16 under mixed precision). Keras' __call__ already
+            # casts float arguments to it; called any other way, the sum still type-checks.
+            term = tf.cast(weights[k], y.dtype) * y
             out = term if out is None else out + term
         if out is None:  # only `none` ops alive
             return self.ops[self.alive[0]](x, training=training)

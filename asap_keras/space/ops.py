@@ -19,7 +19,7 @@ BN_EPSILON = 1e-5
 _UNIT_CACHE_ATTR = "_asap_unit_scale_offset"
 
 
-def _unit_scale_offset(channels, dtype):
+def _unit_scale_offset(channels, dtype=tf.float32):
     """Ones and zeros for a non-affine BatchNorm, created once per traced graph.
 
     The cache lives on the graph itself: its tensors point back at their graph, so a
@@ -71,25 +71,28 @@ class OpLayer(keras.layers.Layer):
         return self.add_weight(name=name, shape=shape, initializer="he_normal")
 
     def _bn(self, name, channels):
-        """Creates BatchNorm state: moving statistics (mean-aggregated) and optional affine."""
+        """Creates BatchNorm state: moving statistics (mean-aggregated) and optional affine.
+
+        All of it is read as float32 under a mixed dtype policy (`autocast=False`): the
+        fused kernel takes float16/bfloat16 activations but float32 statistics and affine.
+        """
+        kw = {"shape": (channels,), "autocast": False}
         state = {
-            "mean": self.add_weight(name=f"{name}_mean", shape=(channels,), initializer="zeros",
-                                    trainable=False, aggregation="mean"),
-            "var": self.add_weight(name=f"{name}_var", shape=(channels,), initializer="ones",
-                                   trainable=False, aggregation="mean"),
+            "mean": self.add_weight(name=f"{name}_mean", initializer="zeros", trainable=False,
+                                    aggregation="mean", **kw),
+            "var": self.add_weight(name=f"{name}_var", initializer="ones", trainable=False,
+                                   aggregation="mean", **kw),
         }
         if self.affine:
-            state["gamma"] = self.add_weight(name=f"{name}_gamma", shape=(channels,),
-                                             initializer="ones")
-            state["beta"] = self.add_weight(name=f"{name}_beta", shape=(channels,),
-                                            initializer="zeros")
+            state["gamma"] = self.add_weight(name=f"{name}_gamma", initializer="ones", **kw)
+            state["beta"] = self.add_weight(name=f"{name}_beta", initializer="zeros", **kw)
         return state
 
     def _apply_bn(self, x, state, training):
         if self.affine:
             scale, offset = state["gamma"].value, state["beta"].value
         else:
-            scale, offset = _unit_scale_offset(x.shape[-1], x.dtype)
+            scale, offset = _unit_scale_offset(x.shape[-1])
         if training:
             # The fused op updates the moving statistics itself (exponential_avg_factor),
             # which keeps the traced graph several nodes smaller per BatchNorm.
