@@ -5,6 +5,12 @@ Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
     python benchmarks/search_speed.py [--data ../shared/data/cifar10-train-jpeg.tar.gz]
         [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--ratio-steps 20]
         [--images 1024] [--stages 7,4,2,1]
+    python benchmarks/search_speed.py --trace-share digits [RUN_DIR ...]
+
+`--trace-share` measures instead the share of a whole search spent building step graphs:
+the `trace` events' seconds over the search's seconds (`run_end`, every session), for a fresh
+`configs/digits.toml` search ("digits") or for finished run directories (e.g. the reduced
+CIFAR-10 search of search_quality.py); it is merged into the results file as "trace_share".
 """
 
 from __future__ import annotations
@@ -99,6 +105,49 @@ def interleaved_ratio(pruned, built, dataset, steps, rounds=4):
                            3)}
 
 
+def trace_share(run_dir: Path) -> dict:
+    """Trace seconds over search seconds of a finished search run, from its event log."""
+    from asap_keras import events as events_lib
+
+    traces, seconds, epochs = [], 0.0, 0
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        event = events_lib.decode(line)
+        if event.kind == "trace":
+            traces.append(event["seconds"])
+        elif event.kind == "run_end":
+            seconds += event["seconds"]
+        elif event.kind == "epoch":
+            epochs += 1
+    if not seconds:
+        raise SystemExit(f"{run_dir} has no run_end: not a finished search")
+    return {"run": run_dir.name, "epochs": epochs, "traces": len(traces),
+            "trace_seconds": round(sum(traces), 1), "search_seconds": round(seconds, 1),
+            "trace_share": round(sum(traces) / seconds, 3)}
+
+
+def measure_trace_share(targets, out: Path) -> None:
+    """`--trace-share`: a fresh digits search and/or given run directories."""
+    rows = []
+    for target in targets:
+        if target == "digits":
+            from asap_keras.config import load_config
+            from asap_keras.search.runner import run_search
+
+            cfg = load_config(HERE.parent / "configs" / "digits.toml",
+                              [f'run.runs_dir="{HERE / "data" / "runs"}"'])
+            started = time.perf_counter()
+            run_dir, _ = run_search(cfg)
+            row = {"workload": "configs/digits.toml", **trace_share(run_dir),
+                   "wall_seconds": round(time.perf_counter() - started, 1)}
+        else:
+            row = {"workload": target, **trace_share(Path(target))}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    results["trace_share"] = rows
+    write_results(out, results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(HERE.parent.parent / "shared/data/"
@@ -116,7 +165,12 @@ def main() -> None:
                         help="ops per edge to time, comma separated; the last one is compared "
                              "with the same cell built from scratch")
     parser.add_argument("--out", default=str(HERE / "results" / "search_speed.json"))
+    parser.add_argument("--trace-share", nargs="+", metavar="digits|RUN_DIR",
+                        help="measure the trace share of whole searches instead (see above)")
     args = parser.parse_args()
+    if args.trace_share:
+        measure_trace_share(args.trace_share, Path(args.out))
+        return
     try:
         stages = [int(k) for k in args.stages.split(",")]
     except ValueError:
