@@ -50,6 +50,17 @@ def sum_over_replicas(grads):
                                                               grads)
 
 
+def clip_by_global_norm(grads, clip_norm):
+    """`tf.clip_by_global_norm(grads, clip_norm)[0]`, the same numbers (a non-finite norm
+    still turns every gradient into NaN, for a loss-scale optimizer to skip the step),
+    without its `Identity` node per gradient: the supernet has over 500 weight variables.
+    """
+    norm = tf.sqrt(tf.add_n([tf.nn.l2_loss(g) for g in grads]) * 2.0)
+    clip = tf.cast(clip_norm, norm.dtype)
+    scale = clip * tf.minimum(1.0 / norm, 1.0 / clip) + (norm - norm)
+    return [g * scale for g in grads]
+
+
 def apply_summed(optimizer, grads, variables) -> None:
     """Applies gradients already summed over replicas (the optimizer sums once more).
 

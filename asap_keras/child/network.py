@@ -11,6 +11,7 @@ from asap_keras.errors import GenotypeError, quote
 from asap_keras.replicas import (
     BuiltForWorkers,
     apply_summed,
+    clip_by_global_norm,
     num_replicas,
     step_logs,
     sum_over_replicas,
@@ -18,6 +19,7 @@ from asap_keras.replicas import (
 from asap_keras.space.genotype import Genotype
 from asap_keras.space.ops import FactorizedReduce, Identity, ReLUConvBN, Stem, make_op
 from asap_keras.space.topology import FREE
+from asap_keras.step_function import FlatStepFunctions
 
 
 def drop_path(x, rate, training):
@@ -177,7 +179,7 @@ def _cross_entropy(labels, logits, smoothing=0.0):
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
-class EvalNetwork(BuiltForWorkers, keras.Model):
+class EvalNetwork(FlatStepFunctions, BuiltForWorkers, keras.Model):
     """The paper's evaluation network built from a genotype alone.
 
     Inputs are images with values in [0, 255]; the model normalizes them with `mean` and
@@ -331,7 +333,7 @@ class EvalNetwork(BuiltForWorkers, keras.Model):
         grads = sum_over_replicas(tape.gradient(scaled, variables))
         grads = precision.unscale(self.optimizer, grads)  # before clipping and decay
         if self.grad_clip:
-            grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
+            grads = clip_by_global_norm(grads, self.grad_clip)
         decay = tf.constant(self.weight_decay, tf.float32)
         grads = [g + decay * v for g, v in zip(grads, variables)]
         apply_summed(self.optimizer, grads, variables)

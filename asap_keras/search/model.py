@@ -9,16 +9,18 @@ from asap_keras import precision
 from asap_keras.replicas import (
     BuiltForWorkers,
     apply_summed,
+    clip_by_global_norm,
     num_replicas,
     step_logs,
     sum_over_replicas,
 )
 from asap_keras.search.gradients import cross_entropy
 from asap_keras.space.network import SearchNetwork
+from asap_keras.step_function import FlatStepFunctions
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
-class SearchModel(BuiltForWorkers, keras.Model):
+class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
     """Wraps a `SearchNetwork`; `train_step` follows ASAP Algorithm 1.
 
     Each step: a weight step, then (past grace) an architecture step and the prune of every
@@ -63,8 +65,8 @@ class SearchModel(BuiltForWorkers, keras.Model):
         # Keras must not try to build it from the zipped (weight, arch) data spec).
         self.built = True
 
-    def call(self, x, training=False):
-        return self.network(x, training=training)
+    def call(self, x, training=False, arch_fixed=False):
+        return self.network(x, training=training, arch_fixed=arch_fixed)
 
     def compile(self, weight_optimizer, arch_optimizer, weight_decay=3e-4,
                 arch_weight_decay=1e-3, clipnorm=5.0, method=None, **kwargs):
@@ -201,7 +203,7 @@ class SearchModel(BuiltForWorkers, keras.Model):
         variables = self.network.live_weight_variables()
         optimizer = self.weight_optimizer
         with tf.GradientTape() as tape:
-            logits = self(x, training=True)
+            logits = self(x, training=True, arch_fixed=True)
             loss = cross_entropy(y, logits)
             scaled = precision.scale_loss(optimizer, loss) / num_replicas()
         grads = sum_over_replicas(tape.gradient(scaled, variables))
@@ -212,7 +214,7 @@ class SearchModel(BuiltForWorkers, keras.Model):
     def _apply_weight_gradients(self, grads, variables):
         """Clips the weight gradients by global norm, adds the L2 decay and applies them."""
         if self.clipnorm:
-            grads, _ = tf.clip_by_global_norm(grads, self.clipnorm)
+            grads = clip_by_global_norm(grads, self.clipnorm)
         decay = tf.constant(self.weight_decay, tf.float32)  # one constant, not one per var
         grads = [g + decay * v for g, v in zip(grads, variables)]
         apply_summed(self.weight_optimizer, grads, variables)

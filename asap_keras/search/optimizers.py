@@ -33,6 +33,14 @@ class FusedMomentumSGD(keras.optimizers.SGD):
         self._momentum_tensor = tf.constant(self.momentum, tf.float32)
         super()._backend_update_step(grads, trainable_variables, learning_rate)
 
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        # Keras sums the gradients over the replicas in sync even when there is one: a
+        # custom-gradient all-reduce that traces an Identity per variable for nothing.
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync == 1:
+            return list(grads_and_vars)
+        return super()._all_reduce_sum_gradients(grads_and_vars)
+
     def update_step(self, gradient, variable, learning_rate):
         m = self.momentums[self._get_variable_index(variable)]
         handle = variable.handle if hasattr(variable, "handle") else variable.value.handle

@@ -53,7 +53,9 @@ class MixedOp(keras.layers.Layer):
             # Phi is float32 (the softmax of float32 alphas); the ops compute in the policy's
             # compute dtype (float16/bfloat16 under mixed precision). Keras' __call__ already
             # casts float arguments to it; called any other way, the sum still type-checks.
-            term = tf.cast(weights[k], y.dtype) * y
+            # The weight on the right: a constant scalar there (the weight step) gets
+            # TensorFlow's one-op Mul gradient.
+            term = y * tf.cast(weights[k], y.dtype)
             out = term if out is None else out + term
         if out is None:  # only `none` ops alive
             return self.ops[self.alive[0]](x, training=training)

@@ -126,8 +126,16 @@ class SearchNetwork(keras.layers.Layer):
         return [tf.gather(phi[e], edge.alive) if len(edge.alive) >= fewest else None
                 for e, edge in enumerate(reference.edges)]
 
-    def call(self, x, training=False):
+    def call(self, x, training=False, arch_fixed=False):
+        """Logits of `x`; `arch_fixed=True` (the weight step) passes the op weights as
+        constants, so a gradient tape builds no gradient towards alpha (with the weight on
+        the right of each `op(x) * weight`, TensorFlow's Mul gradient is then one
+        multiplication instead of a broadcast-reduced pair: fewer ops to trace).
+        """
         weights = {t: self.edge_weights(t) for t in self.cell_types}
+        if arch_fixed:
+            weights = {t: [None if w is None else tf.stop_gradient(w) for w in ws]
+                       for t, ws in weights.items()}
         s0 = s1 = self.stem(x, training=training)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1, weights[cell.cell_type], training=training)

@@ -39,6 +39,55 @@ def _unit_scale_offset(channels, dtype=tf.float32):
     return cache[key]
 
 
+def _fused_batch_norm_training(x, scale, offset, mean, variance):
+    """Training-mode fused BatchNorm: (y, updated moving mean, updated moving variance).
+
+    A float32 input takes the first `FusedBatchNorm` kernel, not V3 (the same computation):
+    the gradient tape knows that V1's gradient ignores its statistics outputs, while for
+    V3 it builds a zeros constant for each of them, 4 unused graph nodes per BatchNorm in
+    every traced step (2,872 of the digits supernet's 34,171). float16/bfloat16 inputs
+    need V3 (V1 is float32 only).
+    """
+    kernel = (tf.raw_ops.FusedBatchNorm if x.dtype == tf.float32
+              else tf.raw_ops.FusedBatchNormV3)
+    outputs = kernel(x=x, scale=scale, offset=offset, mean=mean, variance=variance,
+                     epsilon=BN_EPSILON, exponential_avg_factor=1.0 - BN_MOMENTUM,
+                     is_training=True)
+    return outputs[0], outputs[1], outputs[2]
+
+
+def _depthwise(x, kernel, stride=1):
+    """An undilated depthwise convolution ("SAME"), the kernel called directly:
+    `tf.nn.depthwise_conv2d` adds shape and rate constants that nothing reads."""
+    return tf.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel,
+                                            strides=[1, stride, stride, 1], padding="SAME")
+
+
+def _dilated_depthwise(x, kernel, dilation):
+    """A "SAME" depthwise convolution dilated by `dilation` (stride 1), as
+    `tf.nn.depthwise_conv2d` computes it (space-to-batch, a "VALID" convolution,
+    batch-to-space) with the paddings worked out here from the static shape: its wrapper
+    builds them from a dozen graph nodes per call. (The fused kernel's own `dilations`
+    attribute is avoided: on CPU its registered gradient disagrees with this one.)
+    """
+    spatial = x.shape[1:3]
+    if dilation == 1 or any(n is None for n in spatial):
+        return tf.nn.depthwise_conv2d(x, kernel, (1, 1, 1, 1), "SAME",
+                                      dilations=(dilation, dilation))
+    paddings, crops = [], []
+    for size, k in zip(spatial, kernel.shape[:2]):
+        total = (k - 1) * dilation  # the dilated kernel's extent, less one
+        start, end = total // 2, total - total // 2
+        extra = -(size + start + end) % dilation  # to a multiple of the block
+        paddings.append([start, end + extra])
+        crops.append([0, extra])
+    block = [dilation, dilation]
+    x = tf.raw_ops.SpaceToBatchND(input=x, block_shape=block, paddings=paddings)
+    x = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel, strides=[1, 1, 1, 1],
+                                         padding="VALID")
+    return tf.raw_ops.BatchToSpaceND(input=x, block_shape=block, crops=crops)
+
+
 def _check_positive(name: str, value: int) -> None:
     if not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer. Received: {name}={value!r}")
@@ -96,10 +145,8 @@ class OpLayer(keras.layers.Layer):
         if training:
             # The fused op updates the moving statistics itself (exponential_avg_factor),
             # which keeps the traced graph several nodes smaller per BatchNorm.
-            y, mean, var = tf.compat.v1.nn.fused_batch_norm(
-                x, scale, offset, mean=state["mean"].value, variance=state["var"].value,
-                epsilon=BN_EPSILON, is_training=True,
-                exponential_avg_factor=1.0 - BN_MOMENTUM)
+            y, mean, var = _fused_batch_norm_training(
+                x, scale, offset, state["mean"].value, state["var"].value)
             state["mean"].assign(mean)
             state["var"].assign(var)
             return y
@@ -135,9 +182,9 @@ class SepConv(OpLayer):
 
     def call(self, x, training=False):
         s = self.stride
-        x = tf.nn.depthwise_conv2d(tf.nn.relu(x), self.dw1.value, (1, s, s, 1), "SAME")
+        x = _depthwise(tf.nn.relu(x), self.dw1.value, s)
         x = self._apply_bn(tf.nn.conv2d(x, self.pw1.value, 1, "SAME"), self.bn1, training)
-        x = tf.nn.depthwise_conv2d(tf.nn.relu(x), self.dw2.value, (1, 1, 1, 1), "SAME")
+        x = _depthwise(tf.nn.relu(x), self.dw2.value)
         return self._apply_bn(tf.nn.conv2d(x, self.pw2.value, 1, "SAME"), self.bn2, training)
 
     def get_config(self):
@@ -162,13 +209,10 @@ class DilConv(OpLayer):
 
     def call(self, x, training=False):
         s, d = self.stride, self.dilation
+        # A depthwise convolution cannot stride and dilate at once: dilate, then subsample.
+        x = _dilated_depthwise(tf.nn.relu(x), self.dw.value, d)
         if s == 2:
-            # tf.nn.depthwise_conv2d cannot stride and dilate at once: dilate, then subsample.
-            x = tf.nn.depthwise_conv2d(tf.nn.relu(x), self.dw.value, (1, 1, 1, 1), "SAME",
-                                       dilations=(d, d))[:, ::2, ::2, :]
-        else:
-            x = tf.nn.depthwise_conv2d(tf.nn.relu(x), self.dw.value, (1, 1, 1, 1), "SAME",
-                                       dilations=(d, d))
+            x = x[:, ::2, ::2, :]
         return self._apply_bn(tf.nn.conv2d(x, self.pw.value, 1, "SAME"), self.bn, training)
 
     def get_config(self):
