@@ -137,13 +137,21 @@ class RunSeries:
 
 
 def method_label(config: dict) -> str:
-    """`config.search.method`, with DARTS' order when the config has one ("darts-2nd")."""
+    """`config.search.method`, with what tells its variants apart when the config says it:
+    DARTS' order ("darts-2nd"), the Zhu-Gupta power of the pruning baselines
+    ("magnitude-p1"), ASAP under Theorem 2's schedule ("asap-pac")."""
     search = (config or {}).get("search") or {}
     method = str(search.get("method") or "")
     section = search.get(method)  # e.g. [search.darts]
-    order = section.get("order") if isinstance(section, dict) else None
-    if order in (1, 2):
+    section = section if isinstance(section, dict) else {}
+    order, power = section.get("order"), section.get("power")
+    if method == "darts" and order in (1, 2):
         return f"{method}-{'1st' if order == 1 else '2nd'}"
+    if method in ("magnitude", "accum_grad") and isinstance(power, int):
+        return f"{method}-p{power}"
+    anneal = search.get("anneal")
+    if method == "asap" and isinstance(anneal, dict) and anneal.get("schedule") == "pac":
+        return "asap-pac"
     return method
 
 

@@ -96,6 +96,16 @@ def test_method_label():
     assert method_label({"search": {"method": "darts", "darts": {"order": 1}}}) == "darts-1st"
     assert method_label({"search": {"method": "darts"}}) == "darts"
     assert method_label({"search": {"method": "gold"}}) == "gold"
+    assert method_label({"search": {"method": "asap", "anneal": {"schedule": "pac"}}}) \
+        == "asap-pac"
+    assert method_label({"search": {"method": "asap",
+                                    "anneal": {"schedule": "exponential"}}}) == "asap"
+    assert method_label({"search": {"method": "magnitude", "magnitude": {"power": 1}}}) \
+        == "magnitude-p1"
+    assert method_label({"search": {"method": "accum_grad", "accum_grad": {"power": 3}}}) \
+        == "accum_grad-p3"
+    # Another method's table does not label this one.
+    assert method_label({"search": {"method": "nap", "darts": {"order": 2}}}) == "nap"
     assert method_label({}) == ""
 
 
