@@ -11,6 +11,9 @@ Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
 the `trace` events' seconds over the search's seconds (`run_end`, every session), for a fresh
 `configs/digits.toml` search ("digits") or for finished run directories (e.g. the reduced
 CIFAR-10 search of search_quality.py); it is merged into the results file as "trace_share".
+
+Each stage also reports its memory: `rss_mib` at its end and `peak_rss_mib`, the peak since the
+stage began (Linux: the peak count is restarted per stage through /proc/self/clear_refs).
 """
 
 from __future__ import annotations
@@ -75,6 +78,26 @@ def step_times(model, dataset, steps):
     model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[Clock()],
               shuffle=False)
     return times
+
+
+def memory_mib() -> dict:
+    """This process's resident memory now and its peak since the last `reset_peak_memory`
+    (Linux /proc; empty elsewhere)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {"rss_mib": round(int(fields["VmRSS"].split()[0]) / 1024),
+            "peak_rss_mib": round(int(fields["VmHWM"].split()[0]) / 1024)}
+
+
+def reset_peak_memory() -> None:
+    """Restarts the peak-RSS count (VmHWM), so that a stage's peak is its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def summary(steady):
@@ -220,15 +243,18 @@ def main() -> None:
             mask = np.zeros_like(alpha[t], np.float32)
             np.put_along_axis(mask, order[:, :keep], 1.0, axis=1)
             arch.masks[t].assign(mask)
+        reset_peak_memory()
         model.sync_structure(force=True)
         stage = {"ops_per_edge": keep, "live_ops": model.network.traced_op_count(),
-                 **timed_steps(model, stream, args.ratio_steps if keep == 1 else args.steps)}
+                 **timed_steps(model, stream, args.ratio_steps if keep == 1 else args.steps),
+                 **memory_mib()}
         results["stages"].append(stage)
         print(json.dumps(stage), flush=True)
 
     pruned_model = model
     # The same one-op-per-edge cell, built with only those ops from the start.
     chosen = {t: np.argmax(alpha[t], axis=1) for t in ("normal", "reduce")}
+    reset_peak_memory()
     network = fresh_model().network
     network.arch.arch_enabled.assign(1.0)
     for cell in network.cells:
@@ -249,7 +275,7 @@ def main() -> None:
             edge.alive = (0,)
     model.make_train_function(force=True)
     built = {"live_ops": model.network.traced_op_count(),
-             **timed_steps(model, stream, args.ratio_steps)}
+             **timed_steps(model, stream, args.ratio_steps), **memory_mib()}
     results["built_discrete"] = built
     print(json.dumps(built), flush=True)
     pruned = results["stages"][-1]
@@ -260,7 +286,10 @@ def main() -> None:
     results["interleaved"] = interleaved_ratio(pruned_model, model, stream, args.ratio_steps)
     results["pruned_over_built_step_ratio_interleaved"] = results["interleaved"]["ratio"]
     print(json.dumps(results["interleaved"]), flush=True)
-    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # The peak of the whole run: each stage restarted the kernel's count (ru_maxrss too).
+    results["peak_rss_mib"] = max(
+        [round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)]
+        + [part.get("peak_rss_mib", 0) for part in results["stages"] + [built]])
     write_results(args.out, results)
 
 
