@@ -70,8 +70,10 @@ def _dilated_depthwise(x, kernel, dilation):
     builds them from a dozen graph nodes per call. (The fused kernel's own `dilations`
     attribute is avoided: on CPU its registered gradient disagrees with this one.)
     """
+    if dilation == 1:
+        return _depthwise(x, kernel)
     spatial = x.shape[1:3]
-    if dilation == 1 or any(n is None for n in spatial):
+    if any(n is None for n in spatial):
         return tf.nn.depthwise_conv2d(x, kernel, (1, 1, 1, 1), "SAME",
                                       dilations=(dilation, dilation))
     paddings, crops = [], []
