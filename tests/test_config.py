@@ -39,6 +39,8 @@ def test_paper_defaults():
     ({"search": {"prune": {"rebuild_fraction": 0.0}}},
      r"search\.prune\.rebuild_fraction must be in \(0, 1\].*Received: rebuild_fraction=0\.0"),
     ({"search": {"prune": {"rebuild_fraction": 1.5}}}, r"rebuild_fraction=1\.5"),
+    ({"search": {"prune": {"rebuild": "often"}}},
+     r"search\.prune\.rebuild must be one of cost, epoch.*Received: rebuild='often'"),
 ])
 def test_search_options_are_validated(raw, message):
     with pytest.raises(ConfigError, match=message):

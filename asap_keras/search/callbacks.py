@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
+import tensorflow as tf
 
+from asap_keras import replicas
 from asap_keras.run_dir import atomic_write_text
-from asap_keras.search import checkpoint, pareto, resource
+from asap_keras.search import checkpoint, pareto, rebuild, resource
 
 
 class Anneal(keras.callbacks.Callback):
@@ -40,7 +44,7 @@ class Anneal(keras.callbacks.Callback):
         if plan.threshold is not None:
             arch.threshold.assign(plan.threshold)
         arch.arch_enabled.assign(1.0 if plan.arch_steps else 0.0)
-        self.model.sync_structure("grace_end")
+        self.model.sync_structure("grace_end", follow_prunes=False)
 
 
 class ScheduledPrune(keras.callbacks.Callback):
@@ -71,26 +75,37 @@ class ScheduledPrune(keras.callbacks.Callback):
 
 
 class FollowPrunes(keras.callbacks.Callback):
-    """Reports the ops pruned, rebuilds the step lazily, stops on the method's stop rule.
+    """Reports the ops pruned, rebuilds the step when it pays, stops on the method's rule.
 
-    ASAP's step kills ops by setting mask Variables (they weigh 0 at once); their compute
-    leaves the graph at the next rebuild: at the epoch's last batch (before validation),
-    or sooner once the live op count has fallen by `rebuild_fraction` of the ops the step
-    still computes. Ops pruned at an epoch's end are reported and dropped then. The search
-    stops as soon as the method's `stop_reason` holds: every edge keeps one op (Alg. 1), or
-    GOLD's multiply-adds fell under `flops_min`.
+    A prune sets mask Variables (the op weighs 0 at once); its compute leaves the graph at
+    the next rebuild. When, is `rule`'s choice:
+    - "cost": the break-even rule (`rebuild.BreakEven`): once the compute the step has
+      wasted on dead ops since the last rebuild reaches the measured cost of a rebuild.
+      Across workers the decision is all-reduced, so every worker rebuilds at one step.
+    - "epoch": at the epoch's last batch (before validation), or sooner once the live op
+      count has fallen by `rebuild_fraction` of the ops the step still computes.
+    Rebuild timing leaves the numbers alone: a dead op's term is an exact 0 in every sum.
+    The search stops as soon as the method's `stop_reason` holds: every edge keeps one op
+    (Alg. 1), or GOLD's multiply-adds fell under `flops_min`.
 
     Args:
-        rebuild_fraction: in (0, 1]; 1 rebuilds only at epoch ends.
+        rebuild_fraction: in (0, 1]; 1 rebuilds only at epoch ends ("epoch" rule).
         event_log: receives one `prune` event per pruned op.
+        rule: "cost" or "epoch".
     """
 
-    def __init__(self, rebuild_fraction=0.3, event_log=None):
+    def __init__(self, rebuild_fraction=0.3, event_log=None, rule="epoch"):
         super().__init__()
+        if rule not in rebuild.RULES:
+            raise ValueError(f"rule must be one of {rebuild.RULES}. Received: rule={rule!r}")
         self.rebuild_fraction = rebuild_fraction
         self.event_log = event_log
+        self.rule = rule
+        self.costs = rebuild.BreakEven()
         self._known = {}
         self._epoch = 0
+        self._seen = (None, None)  # (train, test) rebuild counters last seen
+        self._started = 0.0
 
     def on_train_begin(self, logs=None):
         self._known = self._alive()
@@ -115,18 +130,54 @@ class FollowPrunes(keras.callbacks.Callback):
             return True
         return False
 
+    def _start_call(self):
+        """Before a train or test call: notes rebuilds since the last call, starts a clock."""
+        seen = (self.model.traced_structures, self.model.traced_test_structures)
+        if seen != self._seen:
+            if self._seen[0] is not None:
+                self.costs.rebuilt(test=seen[1] != self._seen[1])
+            self._seen = seen
+        self._started = time.perf_counter()
+
+    def _counts(self):
+        network = self.model.network
+        return network.traced_op_count(), network.live_op_count()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start_call()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._start_call()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.costs.test_call(time.perf_counter() - self._started, *self._counts())
+
     def on_train_batch_end(self, batch, logs=None):
+        seconds = time.perf_counter() - self._started
+        traced, live = self._counts()
+        self.costs.train_call(seconds, traced, live)
         if not self.model.arch_phase or self._follow():  # grace: no architecture step
             return
-        network = self.model.network
-        traced, live = network.traced_op_count(), network.live_op_count()
-        if batch + 1 == self.params.get("steps"):
+        traced, live = self._counts()  # a stop rebuilds
+        if self.rule == "cost":
+            if traced > live and self._agreed(self.costs.due(traced, live)):
+                self.model.sync_structure("prune_cost")
+        elif batch + 1 == self.params.get("steps"):
             self.model.sync_structure("epoch_end")
         elif traced - live >= self.rebuild_fraction * traced:
             self.model.sync_structure("prune_fraction")
 
+    def _agreed(self, due):
+        """`due` where any worker found it (measured times differ between workers, and a
+        worker that rebuilt alone would trace another graph); `due` on one machine."""
+        strategy = self.model.distribute_strategy
+        if not replicas.spans_workers(strategy):
+            return due
+        flag = strategy.run(lambda: tf.constant(1.0 if due else 0.0))
+        return float(strategy.reduce(tf.distribute.ReduceOp.SUM, flag, axis=None)) > 0.5
+
     def on_epoch_end(self, epoch, logs=None):
-        if not self._follow():
+        if not self._follow() and self.rule == "epoch":
             self.model.sync_structure("epoch_end")
 
     def _report(self, alive):

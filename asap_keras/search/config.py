@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from asap_keras.errors import ConfigError
 from asap_keras.errors import fail_config as _fail
+from asap_keras.search.rebuild import RULES as REBUILD_RULES
 
 MAX_EPOCHS = 100_000
 
@@ -79,16 +80,25 @@ class AnnealConfig:
 class PruneConfig:
     """`[search.prune]`: an op dies once Phi < factor / N (N candidates on its edge).
 
-    The step prunes (the op weighs 0 at once); its compute leaves the graph at the epoch's
-    end, or sooner once the live ops fell by `rebuild_fraction` of those the step computes.
+    The step prunes (the op weighs 0 at once); its compute leaves the graph at a rebuild of
+    the step. `rebuild = "epoch"` rebuilds at the epoch's end, or sooner once the live ops
+    fell by `rebuild_fraction` of those the step computes: the same points in every run.
+    `"cost"` rebuilds once the compute wasted on dead ops since the last rebuild reaches the
+    measured cost of a rebuild (`search/rebuild.py`): faster where steps are cheap, but its
+    rebuild points follow measured times, and a rebuild changes the order in which
+    TensorFlow sums gradients, so runs agree to rounding, not bit for bit.
     """
 
     threshold_factor: float = 0.4
+    rebuild: str = "epoch"
     rebuild_fraction: float = 0.3
 
     def validate(self, prefix: str) -> None:
         if not 0.0 <= self.threshold_factor < 1.0:
             _fail(f"{prefix}.threshold_factor", "must be in [0, 1)", self.threshold_factor)
+        if self.rebuild not in REBUILD_RULES:
+            _fail(f"{prefix}.rebuild", f"must be one of {', '.join(REBUILD_RULES)}",
+                  self.rebuild)
         if not 0.0 < self.rebuild_fraction <= 1.0:
             _fail(f"{prefix}.rebuild_fraction", "must be in (0, 1] (1: rebuild only at "
                   "epoch ends)", self.rebuild_fraction)

@@ -59,7 +59,8 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.arch_weight_decay = 0.0
         self.clipnorm = None
         self.method = None
-        self.traced_structures = 0
+        self.traced_structures = 0  # train-function rebuilds so far
+        self.traced_test_structures = 0  # test-function rebuilds so far
         self.rebuild_reasons = []
         # The supernet creates its variables at construction: nothing is left to build (and
         # Keras must not try to build it from the zipped (weight, arch) data spec).
@@ -111,22 +112,28 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         return [self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
                 self.arch_accuracy_metric, self.penalty_tracker]
 
-    def sync_structure(self, reason="structure", force=False):
+    def sync_structure(self, reason="structure", force=False, follow_prunes=True):
         """Re-reads the masks and the arch switch; rebuilds step functions that changed.
 
         A change of the alive ops rebuilds the train and the test function; a flip of the
         architecture switch only the train function (the test step has no such phase).
+        Rebuilding is lazy: the next call of a rebuilt function traces it.
 
         Args:
             reason: why, reported in the next `trace` event (e.g. "epoch_end").
             force: rebuild both even if nothing changed.
+            follow_prunes: False to rebuild only for a flip of the switch (a prune's
+                compute then stays in the step until the rebuild rule drops it; a rebuild
+                for the switch drops it anyway).
 
         Returns:
             True if a step function was rebuilt.
         """
-        alive_changed = self.network.sync_alive() or force
         arch_phase = bool(self.network.arch.arch_enabled.numpy() > 0.5)
         phase_changed = arch_phase != self.arch_phase
+        if not (follow_prunes or phase_changed or force):
+            return False
+        alive_changed = self.network.sync_alive() or force
         self.arch_phase = arch_phase
         if not (alive_changed or phase_changed):
             return False
@@ -134,6 +141,7 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.rebuild_reasons.append(reason)
         self.make_train_function(force=True)
         if alive_changed:
+            self.traced_test_structures += 1
             self.make_test_function(force=True)
         return True
 

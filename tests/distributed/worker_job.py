@@ -18,8 +18,11 @@ def main(argv):
     if argv[3:5] and argv[3] == "--resume":
         result = asap_keras.search(resume=argv[4])
     else:
+        # The "cost" rebuild rule: its decisions follow each worker's own clock, so the
+        # workers must agree on them (an all-reduce) to keep one graph.
         result = asap_keras.search(config, run__runs_dir=runs_dir, data__limit=240,
-                                   runtime__strategy="multi_worker")
+                                   runtime__strategy="multi_worker",
+                                   search__prune__rebuild="cost")
     arrays = {f"{key}/{cell}": np.asarray(value)
               for key in ("alpha", "alive") for cell, value in result.state[key].items()}
     np.savez(state_file, run_path=str(result.run_dir), **arrays)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from asap_keras.config import config_from_dict
+from asap_keras.search import callbacks
 from asap_keras.search.callbacks import Anneal, FollowPrunes
 from asap_keras.search.methods import make_method
 from asap_keras.search.model import SearchModel
@@ -45,12 +46,18 @@ def reset(model, arch_on):
     model.take_rebuild_reasons()
 
 
-def test_anneal_sets_the_paper_temperature_threshold_and_grace(model):
+def paper_anneal(model):
+    """The paper's anneal (T0 = 1.3, beta = 0.95, grace while T >= 1.05) on `model`, in grace."""
     reset(model, arch_on=False)
     paper = config_from_dict({"search": {"anneal": {"t0": 1.3, "beta": 0.95,
                                                     "grace_temperature": 1.05}}}).search
     anneal = Anneal(make_method(paper, len(OPS)))
     anneal.set_model(model)
+    return anneal
+
+
+def test_anneal_sets_the_paper_temperature_threshold_and_grace(model):
+    anneal = paper_anneal(model)
     arch = model.network.arch
     rebuilt = model.traced_structures
     anneal.on_epoch_begin(4)
@@ -134,3 +141,58 @@ def test_no_prune_report_or_rebuild_during_grace(model):
     rebuilt = model.traced_structures
     follow.on_train_batch_end(9)
     assert log.events == [] and model.traced_structures == rebuilt
+
+
+def test_cost_rule_rebuilds_once_the_waste_pays_for_a_rebuild(model, monkeypatch):
+    reset(model, arch_on=True)
+    model.network.arch.threshold.assign(0.1)
+    now = [0.0]
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: now[0])
+    follow = FollowPrunes(event_log=Recorded(), rule="cost")
+    follow.set_model(model)
+    follow.set_params({"steps": 10, "epochs": 3, "verbose": 0})
+    follow.on_train_begin()
+    follow.on_epoch_begin(2)
+
+    def call(batch, seconds):
+        follow.on_train_batch_begin(batch)
+        now[0] += seconds
+        follow.on_train_batch_end(batch)
+
+    call(0, 1.84)  # the first call after the rebuild: 0.84 s of trace for 84 ops, 0.01 each
+    call(1, 1.0)  # a steady step: 1 s
+    rebuilt = model.traced_structures
+    kill(model, [(e, 2) for e in range(1, 12)] + [(0, 1), (0, 2)], step=23)  # 26 of 84 ops
+    # Each 1 s step now wastes 26/84 s; tracing the 58 live ops would cost 0.58 s.
+    call(2, 1.0)  # 0.31 s wasted: the "epoch" rule would have rebuilt (31% gone)
+    assert model.traced_structures == rebuilt
+    assert follow.costs.waste == pytest.approx(26 / 84)
+    assert follow.costs.rebuild_cost(live=58) == pytest.approx(0.58)
+    call(3, 1.0)  # 0.62 s wasted >= 0.58 s
+    assert model.traced_structures == rebuilt + 1
+    assert model.take_rebuild_reasons() == "prune_cost"
+    assert model.network.traced_op_count() == model.network.live_op_count() == 58
+    call(4, 0.638)  # the rebuilt step's first call: its trace, no waste
+    assert follow.costs.waste == 0.0
+
+    # No rebuild at the epoch's end for a new prune: the rule alone decides.
+    kill(model, [(12, 2)], step=29)
+    call(9, 0.5)
+    follow.on_epoch_end(2)
+    assert model.traced_structures == rebuilt + 1 and not model.stop_training
+
+
+def test_follow_prunes_refuses_an_unknown_rule():
+    with pytest.raises(ValueError, match=r"rule must be one of .*Received: rule='often'"):
+        FollowPrunes(rule="often")
+
+
+def test_anneal_rebuilds_for_a_phase_flip_only_and_that_rebuild_drops_dead_ops(model):
+    anneal = paper_anneal(model)
+    kill(model, [(0, 1), (0, 2)], step=3)
+    rebuilt = model.traced_structures
+    anneal.on_epoch_begin(1)  # still grace: the prune alone does not rebuild
+    assert model.traced_structures == rebuilt and model.network.traced_op_count() == 84
+    anneal.on_epoch_begin(5)  # the switch flips: the rebuild takes the masks too
+    assert model.traced_structures == rebuilt + 1
+    assert model.network.traced_op_count() == model.network.live_op_count() == 80
