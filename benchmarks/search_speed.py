@@ -5,12 +5,13 @@ Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
     python benchmarks/search_speed.py [--data ../shared/data/cifar10-train-jpeg.tar.gz]
         [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--ratio-steps 20]
         [--images 1024] [--stages 7,4,2,1]
-    python benchmarks/search_speed.py --trace-share digits [RUN_DIR ...]
+    python benchmarks/search_speed.py --trace-share digits [digits:cost] [RUN_DIR ...]
 
 `--trace-share` measures instead the share of a whole search spent building step graphs:
 the `trace` events' seconds over the search's seconds (`run_end`, every session), for a fresh
-`configs/digits.toml` search ("digits") or for finished run directories (e.g. the reduced
-CIFAR-10 search of search_quality.py); it is merged into the results file as "trace_share".
+`configs/digits.toml` search ("digits"; "digits:cost" with `search.prune.rebuild = "cost"`)
+or for finished run directories (e.g. the reduced CIFAR-10 search of search_quality.py); it
+is merged into the results file as "trace_share".
 
 Each stage also reports its memory: `rss_mib` at its end and `peak_rss_mib`, the peak since the
 stage began (Linux: the peak count is restarted per stage through /proc/self/clear_refs).
@@ -149,18 +150,23 @@ def trace_share(run_dir: Path) -> dict:
 
 
 def measure_trace_share(targets, out: Path) -> None:
-    """`--trace-share`: a fresh digits search and/or given run directories."""
+    """`--trace-share`: fresh digits searches ("digits", or "digits:RULE" for a
+    `search.prune.rebuild` rule) and/or given run directories."""
     rows = []
     for target in targets:
-        if target == "digits":
+        if target.split(":")[0] == "digits":
             from asap_keras.config import load_config
             from asap_keras.search.runner import run_search
 
-            cfg = load_config(HERE.parent / "configs" / "digits.toml",
-                              [f'run.runs_dir="{HERE / "data" / "runs"}"'])
+            rule = target.partition(":")[2]
+            overrides = [f'run.runs_dir="{HERE / "data" / "runs"}"']
+            if rule:
+                overrides.append(f'search.prune.rebuild="{rule}"')
+            cfg = load_config(HERE.parent / "configs" / "digits.toml", overrides)
             started = time.perf_counter()
             run_dir, _ = run_search(cfg)
-            row = {"workload": "configs/digits.toml", **trace_share(run_dir),
+            row = {"workload": "configs/digits.toml", "rebuild": cfg.search.prune.rebuild,
+                   **trace_share(run_dir),
                    "wall_seconds": round(time.perf_counter() - started, 1)}
         else:
             row = {"workload": target, **trace_share(Path(target))}
@@ -188,7 +194,7 @@ def main() -> None:
                         help="ops per edge to time, comma separated; the last one is compared "
                              "with the same cell built from scratch")
     parser.add_argument("--out", default=str(HERE / "results" / "search_speed.json"))
-    parser.add_argument("--trace-share", nargs="+", metavar="digits|RUN_DIR",
+    parser.add_argument("--trace-share", nargs="+", metavar="digits[:RULE]|RUN_DIR",
                         help="measure the trace share of whole searches instead (see above)")
     args = parser.parse_args()
     if args.trace_share:
