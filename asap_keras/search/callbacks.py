@@ -78,13 +78,15 @@ class FollowPrunes(keras.callbacks.Callback):
     """Reports the ops pruned, rebuilds the step when it pays, stops on the method's rule.
 
     A prune sets mask Variables (the op weighs 0 at once); its compute leaves the graph at
-    the next rebuild. When, is `rule`'s choice:
+    the next rebuild, which `rule` places:
     - "cost": the break-even rule (`rebuild.BreakEven`): once the compute the step has
       wasted on dead ops since the last rebuild reaches the measured cost of a rebuild.
       Across workers the decision is all-reduced, so every worker rebuilds at one step.
     - "epoch": at the epoch's last batch (before validation), or sooner once the live op
       count has fallen by `rebuild_fraction` of the ops the step still computes.
-    Rebuild timing leaves the numbers alone: a dead op's term is an exact 0 in every sum.
+    Rebuild timing changes the numbers by rounding only: a dead op's term is an exact 0,
+    but a rebuild reorders TensorFlow's gradient sums (so "cost" runs are not bit-for-bit
+    reproducible; "epoch" runs are).
     The search stops as soon as the method's `stop_reason` holds: every edge keeps one op
     (Alg. 1), or GOLD's multiply-adds fell under `flops_min`.
 
