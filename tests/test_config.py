@@ -41,6 +41,9 @@ def test_paper_defaults():
     ({"search": {"prune": {"rebuild_fraction": 1.5}}}, r"rebuild_fraction=1\.5"),
     ({"search": {"prune": {"rebuild": "often"}}},
      r"search\.prune\.rebuild must be one of cost, epoch.*Received: rebuild='often'"),
+    ({"search": {"prune": {"rebuild_cost_ratio": 0}}},
+     r"search\.prune\.rebuild_cost_ratio must be a finite number > 0.*Received: "
+     r"rebuild_cost_ratio=0"),
 ])
 def test_search_options_are_validated(raw, message):
     with pytest.raises(ConfigError, match=message):

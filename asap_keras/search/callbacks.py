@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
-import tensorflow as tf
 
-from asap_keras import replicas
 from asap_keras.run_dir import atomic_write_text
 from asap_keras.search import checkpoint, pareto, rebuild, resource
 
@@ -79,14 +75,11 @@ class FollowPrunes(keras.callbacks.Callback):
 
     A prune sets mask Variables (the op weighs 0 at once); its compute leaves the graph at
     the next rebuild, which `rule` places:
-    - "cost": the break-even rule (`rebuild.BreakEven`): once the compute the step has
-      wasted on dead ops since the last rebuild reaches the measured cost of a rebuild.
-      Across workers the decision is all-reduced, so every worker rebuilds at one step.
+    - "cost": the break-even rule (`rebuild.BreakEven`): once the op-steps the step has
+      wasted on dead ops since the last rebuild reach `cost_ratio` times the live ops.
     - "epoch": at the epoch's last batch (before validation), or sooner once the live op
       count has fallen by `rebuild_fraction` of the ops the step still computes.
-    Rebuild timing changes the numbers by rounding only: a dead op's term is an exact 0,
-    but a rebuild reorders TensorFlow's gradient sums (so "cost" runs are not bit-for-bit
-    reproducible; "epoch" runs are).
+    Both follow from the masks alone: every run, and every worker, rebuilds at the same steps.
     The search stops as soon as the method's `stop_reason` holds: every edge keeps one op
     (Alg. 1), or GOLD's multiply-adds fell under `flops_min`.
 
@@ -94,26 +87,36 @@ class FollowPrunes(keras.callbacks.Callback):
         rebuild_fraction: in (0, 1]; 1 rebuilds only at epoch ends ("epoch" rule).
         event_log: receives one `prune` event per pruned op.
         rule: "cost" or "epoch".
+        cost_ratio: a rebuild's cost per live op in op-steps ("cost" rule).
     """
 
-    def __init__(self, rebuild_fraction=0.3, event_log=None, rule="epoch"):
+    def __init__(self, rebuild_fraction=0.3, event_log=None, rule="epoch", cost_ratio=30.0):
         super().__init__()
         if rule not in rebuild.RULES:
             raise ValueError(f"rule must be one of {rebuild.RULES}. Received: rule={rule!r}")
         self.rebuild_fraction = rebuild_fraction
         self.event_log = event_log
         self.rule = rule
-        self.costs = rebuild.BreakEven()
+        self.costs = rebuild.BreakEven(cost_ratio)
         self._known = {}
         self._epoch = 0
-        self._seen = (None, None)  # (train, test) rebuild counters last seen
-        self._started = 0.0
+        self._seen = None  # the model's rebuild count at the last step
 
     def on_train_begin(self, logs=None):
         self._known = self._alive()
+        # After `Anneal`'s start-up build: a resumed step holds the checkpoint's structure
+        # and its waste goes on from the checkpoint's.
+        self._seen = self.model.traced_structures
+        self.costs.waste = self.model.rebuild_waste
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def _rebuild(self, reason):
+        if self.model.sync_structure(reason):
+            self._seen = self.model.traced_structures
+            self.costs.rebuilt()
+            self.model.rebuild_waste = 0
 
     def _alive(self):
         network = self.model.network
@@ -132,55 +135,30 @@ class FollowPrunes(keras.callbacks.Callback):
             return True
         return False
 
-    def _start_call(self):
-        """Before a train or test call: notes rebuilds since the last call, starts a clock."""
-        seen = (self.model.traced_structures, self.model.traced_test_structures)
-        if seen != self._seen:
-            if self._seen[0] is not None:
-                self.costs.rebuilt(test=seen[1] != self._seen[1])
-            self._seen = seen
-        self._started = time.perf_counter()
-
     def _counts(self):
         network = self.model.network
         return network.traced_op_count(), network.live_op_count()
 
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start_call()
-
-    def on_test_batch_begin(self, batch, logs=None):
-        self._start_call()
-
-    def on_test_batch_end(self, batch, logs=None):
-        self.costs.test_call(time.perf_counter() - self._started, *self._counts())
-
     def on_train_batch_end(self, batch, logs=None):
-        seconds = time.perf_counter() - self._started
-        traced, live = self._counts()
-        self.costs.train_call(seconds, traced, live)
+        if self.model.traced_structures != self._seen:  # another callback rebuilt (a flip)
+            self._seen = self.model.traced_structures
+            self.costs.rebuilt()
+        self.costs.step(*self._counts())
+        self.model.rebuild_waste = self.costs.waste
         if not self.model.arch_phase or self._follow():  # grace: no architecture step
             return
-        traced, live = self._counts()  # a stop rebuilds
+        traced, live = self._counts()
         if self.rule == "cost":
-            if traced > live and self._agreed(self.costs.due(traced, live)):
-                self.model.sync_structure("prune_cost")
+            if self.costs.due(traced, live):
+                self._rebuild("prune_cost")
         elif batch + 1 == self.params.get("steps"):
-            self.model.sync_structure("epoch_end")
+            self._rebuild("epoch_end")
         elif traced - live >= self.rebuild_fraction * traced:
-            self.model.sync_structure("prune_fraction")
-
-    def _agreed(self, due):
-        """`due` where any worker found it (measured times differ between workers, and a
-        worker that rebuilt alone would trace another graph); `due` on one machine."""
-        strategy = self.model.distribute_strategy
-        if not replicas.spans_workers(strategy):
-            return due
-        flag = strategy.run(lambda: tf.constant(1.0 if due else 0.0))
-        return float(strategy.reduce(tf.distribute.ReduceOp.SUM, flag, axis=None)) > 0.5
+            self._rebuild("prune_fraction")
 
     def on_epoch_end(self, epoch, logs=None):
         if not self._follow() and self.rule == "epoch":
-            self.model.sync_structure("epoch_end")
+            self._rebuild("epoch_end")
 
     def _report(self, alive):
         arch, names = self.model.network.arch, self.model.network.op_names

@@ -12,6 +12,10 @@ The file is an uncompressed NumPy `.npz` (a zip of `.npy` arrays) written by `sa
   state again under plain names, so `derive` needs no model. Formats 1 (before the step
   prunes) and 2 (before GOLD-NAS' lambda and dlam Variables) have the same arrays; `derive`
   reads them, resume does not.
+- `step/traced_normal`, `step/traced_reduce` (0/1, edges x ops: the ops the step computed,
+  every alive op and dead ones not yet rebuilt away) and `step/rebuild_waste` (0-d: the
+  rebuild rule's op-steps wasted since the last rebuild), so a resume traces the step the
+  search was running. Optional: without them a resume builds the step from the masks.
 
 Readers are total: any file gives its content or one `CheckpointError` naming it. Each
 array's `.npy` header is checked (shape, dtype, size) before its data is read, so a header
@@ -117,6 +121,7 @@ def save(model, directory: Path, epoch: int, signature: dict, keep: int = 3) -> 
         arrays[f"arch/alpha_{cell_type}"] = np.asarray(arch.alphas[cell_type].numpy())
         arrays[f"arch/mask_{cell_type}"] = np.asarray(arch.masks[cell_type].numpy())
     arrays["arch/temperature"] = np.asarray(arch.temperature.numpy())
+    arrays.update(_step_state(model))
     path = checkpoint_path(directory, epoch)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -356,6 +361,48 @@ def restore(model, path: Path, signature: dict | None = None) -> int:
                     archive.fail(f"array {key!r} has dtype {value.dtype}; the model's "
                                  f"{v.path!r} is {v.dtype}")
                 values.append((v, value))
+        step = _read_step_state(archive, meta["signature"], model)
     for v, value in values:
         v.assign(value)
+    if step is not None:
+        model.pending_structure, model.rebuild_waste = step
     return meta["epoch"]
+
+
+def _step_state(model) -> dict:
+    """The arrays of the step's traced structure and the rebuild rule's waste."""
+    arrays = {}
+    num_ops = len(model.network.op_names)
+    for cell_type, edges in model.network.traced_structure().items():
+        traced = np.zeros((len(edges), num_ops), np.float32)
+        for e, indices in enumerate(edges):
+            traced[e, list(indices)] = 1.0
+        arrays[f"step/traced_{cell_type}"] = traced
+    arrays["step/rebuild_waste"] = np.asarray(int(model.rebuild_waste), np.int64)
+    return arrays
+
+
+def _read_step_state(archive: _Archive, signature: dict, model) -> tuple | None:
+    """`(structure, waste)` from the optional `step/` arrays, or None without them.
+
+    A traced structure must hold every alive op (the step computes all of them).
+    """
+    if "step/rebuild_waste" not in archive.members:
+        return None
+    cell_types = model.network.cell_types
+    shape = (edge_count(signature["nodes"]), len(signature["ops"]))
+    waste = archive.array("step/rebuild_waste", (), kinds="iu")
+    if int(waste) < 0:
+        archive.fail(f"step/rebuild_waste must be >= 0, not {int(waste)}")
+    structure = {}
+    for cell_type in cell_types:
+        traced = archive.array(f"step/traced_{cell_type}", shape, kinds="biuf") > 0.5
+        alive = archive.array(f"arch/mask_{cell_type}", shape, kinds="biuf") > 0.5
+        missing = np.argwhere(alive & ~traced)
+        if missing.size:
+            edge, op = (int(i) for i in missing[0])
+            archive.fail(f"step/traced_{cell_type} leaves out the alive op {op} of edge "
+                         f"{edge}: a step must compute every alive op")
+        structure[cell_type] = tuple(tuple(int(i) for i in np.nonzero(row)[0])
+                                     for row in traced)
+    return structure, int(waste)

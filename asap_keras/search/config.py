@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from asap_keras.errors import ConfigError
@@ -82,16 +83,16 @@ class PruneConfig:
 
     The step prunes (the op weighs 0 at once); its compute leaves the graph at a rebuild of
     the step. `rebuild = "epoch"` rebuilds at the epoch's end, or sooner once the live ops
-    fell by `rebuild_fraction` of those the step computes: the same points in every run.
-    `"cost"` rebuilds once the compute wasted on dead ops since the last rebuild reaches the
-    measured cost of a rebuild (`search/rebuild.py`): faster where steps are cheap, but its
-    rebuild points follow measured times, and a rebuild changes the order in which
-    TensorFlow sums gradients, so runs agree to rounding, not bit for bit.
+    fell by `rebuild_fraction` of those the step computes. `"cost"` rebuilds once the
+    op-steps wasted on dead ops since the last rebuild reach `rebuild_cost_ratio` times the
+    live ops (`search/rebuild.py`: the ratio is a rebuild's trace time per op over a step's
+    time per op). Both rules follow from the masks alone: runs stay bit-for-bit reproducible.
     """
 
     threshold_factor: float = 0.4
     rebuild: str = "epoch"
     rebuild_fraction: float = 0.3
+    rebuild_cost_ratio: float = 30.0
 
     def validate(self, prefix: str) -> None:
         if not 0.0 <= self.threshold_factor < 1.0:
@@ -102,6 +103,9 @@ class PruneConfig:
         if not 0.0 < self.rebuild_fraction <= 1.0:
             _fail(f"{prefix}.rebuild_fraction", "must be in (0, 1] (1: rebuild only at "
                   "epoch ends)", self.rebuild_fraction)
+        if not 0.0 < self.rebuild_cost_ratio < math.inf:
+            _fail(f"{prefix}.rebuild_cost_ratio", "must be a finite number > 0 (a rebuild's "
+                  "cost per live op, in steps of one op)", self.rebuild_cost_ratio)
 
 
 @dataclass(frozen=True)

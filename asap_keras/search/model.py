@@ -60,7 +60,11 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.clipnorm = None
         self.method = None
         self.traced_structures = 0  # train-function rebuilds so far
-        self.traced_test_structures = 0  # test-function rebuilds so far
+        # The rebuild rule's state, saved in checkpoints: op-steps wasted on dead ops since the
+        # last rebuild, and a structure to trace at the next rebuild instead of the masks'
+        # (set by a resume: the step computed it when the checkpoint was written).
+        self.rebuild_waste = 0
+        self.pending_structure = None
         self.rebuild_reasons = []
         # The supernet creates its variables at construction: nothing is left to build (and
         # Keras must not try to build it from the zipped (weight, arch) data spec).
@@ -133,7 +137,8 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         phase_changed = arch_phase != self.arch_phase
         if not (follow_prunes or phase_changed or force):
             return False
-        alive_changed = self.network.sync_alive() or force
+        alive_changed = self.network.sync_alive(self.pending_structure) or force
+        self.pending_structure = None
         self.arch_phase = arch_phase
         if not (alive_changed or phase_changed):
             return False
@@ -141,7 +146,6 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.rebuild_reasons.append(reason)
         self.make_train_function(force=True)
         if alive_changed:
-            self.traced_test_structures += 1
             self.make_test_function(force=True)
         return True
 

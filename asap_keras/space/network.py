@@ -88,10 +88,11 @@ class SearchNetwork(keras.layers.Layer):
                      if any(len(edge.alive) >= fewest for c in self.cells if c.cell_type == t
                             for edge in c.edges))
 
-    def sync_alive(self):
-        """Copies the alive masks into each MixedOp; returns True if the structure changed."""
+    def sync_alive(self, structure=None):
+        """Copies the alive masks (or `structure`: per cell type, per edge, the op indices
+        to compute) into each MixedOp; returns True if the structure changed."""
         changed = False
-        alive = {t: self.arch.alive_indices(t) for t in CELL_TYPES}
+        alive = structure or {t: self.arch.alive_indices(t) for t in CELL_TYPES}
         for cell in self.cells:
             for edge, indices in zip(cell.edges, alive[cell.cell_type]):
                 if edge.alive != indices:
@@ -102,6 +103,11 @@ class SearchNetwork(keras.layers.Layer):
     def traced_op_count(self):
         """Candidate ops the step functions compute: the structure of the last rebuild."""
         return sum(len(edge.alive) for cell in self.cells for edge in cell.edges)
+
+    def traced_structure(self):
+        """Per cell type, per edge, the op indices the step functions compute."""
+        return {cell.cell_type: tuple(edge.alive for edge in cell.edges)
+                for cell in reversed(self.cells)}
 
     def live_op_count(self):
         """Alive ops over the edges of all cells, read from the masks (the search's state)."""

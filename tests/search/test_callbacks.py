@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from asap_keras.config import config_from_dict
-from asap_keras.search import callbacks
 from asap_keras.search.callbacks import Anneal, FollowPrunes
 from asap_keras.search.methods import make_method
 from asap_keras.search.model import SearchModel
@@ -44,6 +43,7 @@ def reset(model, arch_on):
     arch.arch_enabled.assign(1.0 if arch_on else 0.0)
     model.sync_structure(force=True)
     model.take_rebuild_reasons()
+    model.rebuild_waste = 0
 
 
 def paper_anneal(model):
@@ -143,43 +143,34 @@ def test_no_prune_report_or_rebuild_during_grace(model):
     assert log.events == [] and model.traced_structures == rebuilt
 
 
-def test_cost_rule_rebuilds_once_the_waste_pays_for_a_rebuild(model, monkeypatch):
+def test_cost_rule_rebuilds_once_the_waste_pays_for_a_rebuild(model):
     reset(model, arch_on=True)
     model.network.arch.threshold.assign(0.1)
-    now = [0.0]
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: now[0])
-    follow = FollowPrunes(event_log=Recorded(), rule="cost")
+    follow = FollowPrunes(event_log=Recorded(), rule="cost", cost_ratio=1.0)
     follow.set_model(model)
     follow.set_params({"steps": 10, "epochs": 3, "verbose": 0})
     follow.on_train_begin()
     follow.on_epoch_begin(2)
-
-    def call(batch, seconds):
-        follow.on_train_batch_begin(batch)
-        now[0] += seconds
-        follow.on_train_batch_end(batch)
-
-    call(0, 1.84)  # the first call after the rebuild: 0.84 s of trace for 84 ops, 0.01 each
-    call(1, 1.0)  # a steady step: 1 s
+    follow.on_train_batch_end(0)
     rebuilt = model.traced_structures
     kill(model, [(e, 2) for e in range(1, 12)] + [(0, 1), (0, 2)], step=23)  # 26 of 84 ops
-    # Each 1 s step now wastes 26/84 s; tracing the 58 live ops would cost 0.58 s.
-    call(2, 1.0)  # 0.31 s wasted: the "epoch" rule would have rebuilt (31% gone)
-    assert model.traced_structures == rebuilt
-    assert follow.costs.waste == pytest.approx(26 / 84)
-    assert follow.costs.rebuild_cost(live=58) == pytest.approx(0.58)
-    call(3, 1.0)  # 0.62 s wasted >= 0.58 s
+    # Each step now wastes 26 op-steps; a rebuild to 58 ops costs 1.0 * 58.
+    follow.on_train_batch_end(1)  # 26: the "epoch" rule would have rebuilt (31% gone)
+    follow.on_train_batch_end(2)  # 52
+    assert model.traced_structures == rebuilt and follow.costs.waste == 52
+    follow.on_train_batch_end(3)  # 78 >= 58
     assert model.traced_structures == rebuilt + 1
     assert model.take_rebuild_reasons() == "prune_cost"
     assert model.network.traced_op_count() == model.network.live_op_count() == 58
-    call(4, 0.638)  # the rebuilt step's first call: its trace, no waste
-    assert follow.costs.waste == 0.0
+    follow.on_train_batch_end(4)  # the rebuilt step: no dead op, the waste starts again
+    assert follow.costs.waste == 0
 
     # No rebuild at the epoch's end for a new prune: the rule alone decides.
     kill(model, [(12, 2)], step=29)
-    call(9, 0.5)
+    follow.on_train_batch_end(9)
     follow.on_epoch_end(2)
     assert model.traced_structures == rebuilt + 1 and not model.stop_training
+    assert follow.costs.waste == 2
 
 
 def test_follow_prunes_refuses_an_unknown_rule():

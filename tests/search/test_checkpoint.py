@@ -325,6 +325,40 @@ def test_restore_assigns_every_variable_or_none(tmp_path):
                            write_checkpoint(tmp_path / "f64.npz", arrays), signature())
 
 
+def test_restore_takes_the_traced_structure_and_the_waste_when_stored(tmp_path):
+    arrays = checkpoint_arrays()
+    shape = arrays["arch/mask_normal"].shape
+    model = FakeModel(arrays)
+    model.network = type("N", (), {"cell_types": ("normal", "reduce")})()
+    model.pending_structure, model.rebuild_waste = None, 0
+    checkpoint.restore(model, write_checkpoint(tmp_path / "old.npz", arrays), signature())
+    assert model.pending_structure is None and model.rebuild_waste == 0  # none stored
+    # The step still computes op 0 of edge 0 of the normal cell, pruned (mask 0) since.
+    traced = {t: arrays[f"arch/mask_{t}"].copy() for t in ("normal", "reduce")}
+    traced["normal"][0, 0] = 1.0
+    stored = {**arrays, "step/rebuild_waste": np.asarray(123, np.int64),
+              **{f"step/traced_{t}": v for t, v in traced.items()}}
+    checkpoint.restore(model, write_checkpoint(tmp_path / "c.npz", stored), signature())
+    assert model.rebuild_waste == 123
+    ops = shape[1]
+    assert model.pending_structure["normal"][0] == tuple(range(ops))
+    assert model.pending_structure["normal"][2] == tuple(range(1, ops))  # mask[::2, 0] = 0
+    # A traced structure without an alive op is refused, and nothing is assigned.
+    traced["reduce"][1, 2] = 0.0
+    bad = write_checkpoint(tmp_path / "bad.npz",
+                           {**stored, "step/traced_reduce": traced["reduce"]})
+    fresh = FakeModel(checkpoint_arrays())
+    fresh.network, fresh.pending_structure, fresh.rebuild_waste = model.network, None, 0
+    with pytest.raises(CheckpointError, match=r"traced_reduce leaves out the alive op 2 of "
+                                              r"edge 1"):
+        checkpoint.restore(fresh, bad, signature())
+    assert fresh.pending_structure is None and not fresh.weights[0].value.any()
+    with pytest.raises(CheckpointError, match=r"rebuild_waste must be >= 0, not -1"):
+        checkpoint.restore(fresh, write_checkpoint(
+            tmp_path / "neg.npz", {**stored, "step/rebuild_waste": np.asarray(-1)}),
+            signature())
+
+
 def test_list_checkpoints_skips_what_is_not_a_regular_file(tmp_path):
     write_checkpoint(tmp_path / "ckpt-epoch-0001.npz")
     (tmp_path / "ckpt-epoch-0002.npz").mkdir()
@@ -346,7 +380,9 @@ def test_a_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
         temperature = FakeVariable(1.0)
 
     model = FakeModel(checkpoint_arrays())
-    model.network = type("N", (), {"arch": Arch})()
+    model.network = type("N", (), {"arch": Arch, "op_names": OPS,
+                                   "traced_structure": lambda self: {}})()
+    model.rebuild_waste = 0
     for v in [*model.weights, *model.weight_optimizer.variables,
               *model.arch_optimizer.variables, Arch.temperature, *Arch.alphas.values()]:
         v.numpy = lambda v=v: v.value

@@ -1,113 +1,79 @@
-"""The break-even rebuild rule on chosen timings (costs worked out by hand)."""
+"""The break-even rebuild rule on chosen op counts (costs worked out by hand)."""
 
 import pytest
 
-from asap_keras.search.rebuild import BreakEven, dead_share
+from asap_keras.search.rebuild import BreakEven, dead_ops
 
 
-def test_dead_share():
-    assert dead_share(100, 100) == 0.0
-    assert dead_share(100, 25) == 0.75
-    assert dead_share(0, 0) == 0.0
-    assert dead_share(10, 12) == 0.0  # more alive than traced: nothing is wasted
-
-
-def test_nothing_is_due_before_a_trace_and_a_steady_call_were_measured():
-    rule = BreakEven()
-    assert rule.rebuild_cost(live=10) is None
-    rule.train_call(30.0, traced=100, live=10)  # the first call: the trace, no waste counted
-    assert rule.waste == 0.0 and rule.rebuild_cost(live=10) is None
-    assert not rule.due(traced=100, live=10)
+def test_dead_ops():
+    assert dead_ops(100, 100) == 0
+    assert dead_ops(100, 25) == 75
+    assert dead_ops(10, 12) == 0  # more alive than traced: nothing is wasted
 
 
 def test_rebuild_is_due_exactly_at_break_even():
-    rule = BreakEven()
-    rule.train_call(10.0, traced=100, live=100)  # trace + step
-    rule.train_call(1.0, traced=100, live=100)  # steady: trace cost (10 - 1) / 100 = 0.09/op
-    # 50 ops die: a rebuild to 50 ops costs 0.09 * 50 = 4.5 s; each 1 s step wastes 0.5 s.
+    rule = BreakEven(ratio=9.0)
+    # 50 of 100 traced ops dead: a rebuild to 50 ops costs 9 * 50 = 450 op-steps; each step
+    # wastes 50.
     for _ in range(8):
-        rule.train_call(1.0, traced=100, live=50)
+        rule.step(traced=100, live=50)
         assert not rule.due(traced=100, live=50)
-    rule.train_call(1.0, traced=100, live=50)  # 9 steps: 4.5 s wasted
-    assert rule.waste == pytest.approx(4.5)
+    rule.step(traced=100, live=50)  # 9 steps: 450 op-steps wasted
+    assert rule.waste == 450
     assert rule.due(traced=100, live=50)
 
 
-def test_the_test_functions_trace_is_part_of_the_cost_and_its_calls_waste_too():
-    rule = BreakEven()
-    rule.train_call(10.0, traced=100, live=100)
-    rule.train_call(1.0, traced=100, live=100)  # train trace: 0.09 s/op
-    rule.test_call(3.2, traced=100, live=100)
-    rule.test_call(0.2, traced=100, live=100)  # test trace: 0.03 s/op
-    assert rule.rebuild_cost(live=40) == pytest.approx((0.09 + 0.03) * 40)
-    rule.test_call(0.5, traced=100, live=40)
-    assert rule.waste == pytest.approx(0.5 * 0.6)
-
-
-def test_a_rebuild_starts_the_waste_again_and_keeps_the_last_measured_costs():
-    rule = BreakEven()
-    rule.train_call(10.0, traced=100, live=100)
-    rule.train_call(1.0, traced=100, live=100)
-    rule.train_call(1.0, traced=100, live=20)
-    assert rule.waste > 0
+def test_waste_counts_every_dead_op_of_every_step_and_a_rebuild_clears_it():
+    rule = BreakEven(ratio=30.0)
+    rule.step(traced=100, live=100)
+    rule.step(traced=100, live=90)
+    rule.step(traced=100, live=70)
+    assert rule.waste == 0 + 10 + 30
     rule.rebuilt()
-    assert rule.waste == 0.0
-    assert rule.rebuild_cost(live=10) == pytest.approx(0.09 * 10)  # until re-measured
-    rule.train_call(2.2, traced=20, live=20)  # the new structure's trace: (2.2 - 0.2) / 20
-    rule.train_call(0.2, traced=20, live=20)
-    assert rule.rebuild_cost(live=10) == pytest.approx(0.1 * 10)
-
-
-def test_a_phase_flip_rebuild_keeps_the_test_functions_measurements():
-    rule = BreakEven()
-    rule.test_call(3.2, traced=100, live=100)
-    rule.test_call(0.2, traced=100, live=100)
-    rule.rebuilt(test=False)
-    rule.test_call(0.2, traced=100, live=50)  # still steady: wastes half
-    assert rule.waste == pytest.approx(0.1)
+    assert rule.waste == 0
+    rule.step(traced=70, live=70)
+    assert rule.waste == 0
 
 
 def test_never_due_without_dead_ops():
-    rule = BreakEven()
-    rule.train_call(10.0, traced=100, live=100)
-    rule.train_call(1.0, traced=100, live=100)
-    rule.waste = 1e9
+    rule = BreakEven(ratio=1.0)
+    rule.waste = 10**9
     assert not rule.due(traced=100, live=100)
 
 
-def _total(schedule, live, step, trace):
-    """Seconds of a run of len(live) steps rebuilding before the steps in `schedule`, in
-    the linear model: a step costs `step` per traced op, a rebuild `trace` per op."""
-    traced, seconds = live[0], 0.0
+@pytest.mark.parametrize("ratio", [0, -1.0, float("nan")])
+def test_a_ratio_must_be_positive(ratio):
+    with pytest.raises(ValueError, match="ratio must be > 0"):
+        BreakEven(ratio)
+
+
+def _total(schedule, live, ratio):
+    """Op-steps of a run of len(live) steps that rebuilds before the steps in `schedule`:
+    a step costs one op-step per traced op, a rebuild `ratio` per op it traces."""
+    traced, total = live[0], 0.0
     for i, alive in enumerate(live):
         if i in schedule:
             traced = alive
-            seconds += trace * alive
-        seconds += step * traced
-    return seconds
+            total += ratio * alive
+        total += traced
+    return total
 
 
-@pytest.mark.parametrize("step,trace", [(0.001, 0.04), (0.008, 0.05), (0.0001, 0.05)])
-def test_the_rule_is_within_twice_the_best_schedule_for_one_prune(step, trace):
-    # One prune from 300 to 60 live ops at step 5 of 400: the best schedule in hindsight
-    # rebuilds at once or never (a brute force over every rebuild step); the rule's run,
-    # simulated with exact measurements, pays at most twice as much in excess of the
-    # unavoidable compute.
+@pytest.mark.parametrize("ratio", [7.0, 40.0, 400.0])
+def test_the_rule_is_within_twice_the_best_schedule_for_one_prune(ratio):
+    # One prune from 300 to 60 live ops at step 5 of 400. The best schedule in hindsight
+    # rebuilds at once or never (a brute force over every rebuild step); the rule pays at
+    # most twice as much above the unavoidable compute, plus one step's waste.
     live = [300] * 5 + [60] * 395
-    rule = BreakEven()
-    rule.train_call(trace * 300 + step * 300, traced=300, live=300)
-    rule.train_call(step * 300, traced=300, live=300)
-    traced, rebuilt_at = 300, set()
-    for i in range(2, len(live)):
-        if rule.due(traced, live[i]):
+    rule, traced, rebuilt_at = BreakEven(ratio), 300, set()
+    for i, alive in enumerate(live):
+        if rule.due(traced, alive):
             rebuilt_at.add(i)
             rule.rebuilt()
-            traced = live[i]
-            rule.train_call(trace * traced + step * traced, traced, live[i])
-            continue
-        rule.train_call(step * traced, traced, live[i])
-    floor = _total(set(), live, step, 0.0) - 240 * step * 395  # every step at its live ops
-    best = min(_total(s, live, step, trace) for s in [set()] + [{i} for i in range(5, 400)])
-    ours = _total(rebuilt_at, live, step, trace)
+            traced = alive
+        rule.step(traced, alive)
+    floor = sum(live)  # every step at its live ops, no rebuild
+    best = min(_total(s, live, ratio) for s in [set()] + [{i} for i in range(5, 400)])
+    ours = _total(rebuilt_at, live, ratio)
     assert len(rebuilt_at) <= 1
-    assert ours - floor <= 2 * (best - floor) + 240 * step  # + one step's waste: granularity
+    assert ours - floor <= 2 * (best - floor) + 240

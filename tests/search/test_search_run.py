@@ -188,6 +188,38 @@ def test_resume_after_a_kill_mid_epoch_reaches_the_same_genotype(tmp_path, confi
             assert resumed_row == pytest.approx(straight_row, abs=1e-5)
 
 
+def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp_path,
+                                                                            configs_dir):
+    # A rebuild cost no prune pays: from grace's end the step keeps computing every op, and
+    # its dead ops cross the epoch-1 checkpoint. The resumed step must compute them too: it
+    # then sums the gradients in the same order and its numbers are the straight run's, bit
+    # for bit (a step rebuilt from the masks agrees only to rounding).
+    overrides = ['search.prune.rebuild="cost"', "search.prune.rebuild_cost_ratio=1e6"]
+    straight_cfg = load_config(configs_dir / "smoke.toml",
+                               [f"run.runs_dir='{tmp_path / 'straight'}'", *overrides])
+    straight, _ = run_search(straight_cfg)
+    cfg = load_config(configs_dir / "smoke.toml",
+                      [f"run.runs_dir='{tmp_path / 'killed'}'", *overrides])
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, extra_callbacks=[InterruptAt(epoch=2, batch=1)])
+    (interrupted,) = list((tmp_path / "killed").iterdir())
+    _, resumed = run_search(resume=interrupted)
+    traces = [e for e in read_events(straight) if e.kind == "trace"]
+    assert [t["reason"] for t in traces] == ["start", "grace_end"]  # never rebuilt for prunes
+    epoch_1 = [e for e in read_events(interrupted) if e.kind == "epoch" and e["epoch"] == 1]
+    assert epoch_1[0]["live_ops"] < traces[-1]["live_ops"]  # dead ops crossed the checkpoint
+    resumed_trace = [e for e in read_events(interrupted) if e.kind == "trace"][-1]
+    assert resumed_trace["reason"] == "start" and resumed_trace["live_ops"] == traces[-1][
+        "live_ops"]
+    last = [[e for e in read_events(run) if e.kind == "epoch"][-1]
+            for run in (straight, interrupted)]
+    assert last[0]["epoch"] == last[1]["epoch"] == 2
+    assert last[0]["phi"] == last[1]["phi"] and last[0]["alive"] == last[1]["alive"]
+    assert last[0]["metrics"] == {k: v for k, v in last[1]["metrics"].items()
+                                  if k in last[0]["metrics"]}
+    assert resumed.to_json() == (straight / "genotype.json").read_text().strip()
+
+
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
     assert main(["search", str(configs_dir / "smoke.toml"), "--set", "search.anneal.betta=1"]) == 2
     err = capsys.readouterr().err
