@@ -18,8 +18,7 @@ def main(argv):
     if argv[3:5] and argv[3] == "--resume":
         result = asap_keras.search(resume=argv[4])
     else:
-        # The "cost" rebuild rule: its decisions follow each worker's own clock, so the
-        # workers must agree on them (an all-reduce) to keep one graph.
+        # The "cost" rebuild rule: its stale structure must stay one graph on every worker.
         result = asap_keras.search(config, run__runs_dir=runs_dir, data__limit=240,
                                    runtime__strategy="multi_worker",
                                    search__prune__rebuild="cost")
