@@ -5,11 +5,11 @@ Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
     python benchmarks/search_speed.py [--data ../shared/data/cifar10-train-jpeg.tar.gz]
         [--batch 64] [--cells 8] [--channels 16] [--steps 3] [--ratio-steps 20]
         [--images 1024] [--stages 7,4,2,1]
-    python benchmarks/search_speed.py --trace-share digits [digits:cost] [RUN_DIR ...]
+    python benchmarks/search_speed.py --trace-share digits [digits:epoch] [RUN_DIR ...]
 
 `--trace-share` measures instead the share of a whole search spent building step graphs:
 the `trace` events' seconds over the search's seconds (`run_end`, every session), for a fresh
-`configs/digits.toml` search ("digits"; "digits:cost" with `search.prune.rebuild = "cost"`)
+`configs/digits.toml` search ("digits"; "digits:RULE" sets `search.prune.rebuild = RULE`)
 or for finished run directories (e.g. the reduced CIFAR-10 search of search_quality.py); it
 is merged into the results file as "trace_share".
 
