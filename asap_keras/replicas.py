@@ -72,7 +72,7 @@ def apply_summed(optimizer, grads, variables) -> None:
                         factor=1.0 / replicas if replicas > 1 else None)
 
 
-def spans_workers(strategy=None) -> bool:
+def _spans_workers(strategy=None) -> bool:
     strategy = strategy or tf.distribute.get_strategy()
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
@@ -87,7 +87,7 @@ def step_logs(metrics) -> dict:
     synchronised), and fit reduces it back to the scalar.
     """
     logs = {m.name: m.result() for m in metrics}
-    if spans_workers():
+    if _spans_workers():
         logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
     return logs
 
@@ -100,6 +100,6 @@ class BuiltForWorkers:
     """
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self.built and spans_workers(self.distribute_strategy):
+        if self.built and _spans_workers(self.distribute_strategy):
             return None
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
