@@ -109,8 +109,28 @@ def _search(args) -> int:
     if _wrote_elsewhere(run_path):
         return 0
     print(f"asap-keras: the found cell is in {run_path / 'genotype.json'}", file=sys.stderr)
+    ratio = _measured_rebuild_ratio(run_path)
+    if ratio is not None:
+        print(f"asap-keras: tracing an op here cost as much as {ratio:.0f} steps computing it "
+              f"(the search.prune.rebuild_cost_ratio that suits rebuild = \"cost\")",
+              file=sys.stderr)
     print(run_path)  # the last stdout line: `run=$(asap-keras search ... | tail -1)`
     return 0
+
+
+def _measured_rebuild_ratio(run_path):
+    """The rebuild cost ratio the run's own traces measure (None if none tells)."""
+    from asap_keras import events
+    from asap_keras.run_dir import EVENTS_FILE
+    from asap_keras.search.rebuild import measured_ratio
+
+    try:
+        log = [events.decode(line)
+               for line in (run_path / EVENTS_FILE).read_text().splitlines() if line]
+    except (OSError, ValueError):  # the search succeeded: this is only a hint (EventError too)
+        return None
+    return measured_ratio([e for e in log if e.kind == "trace"],
+                          [e for e in log if e.kind == "epoch"])
 
 
 def _wrote_elsewhere(run_path) -> bool:

@@ -63,3 +63,33 @@ class BreakEven:
     def due(self, traced: int, live: int) -> bool:
         """Whether the waste since the last rebuild has reached a rebuild's cost."""
         return dead_ops(traced, live) > 0 and self.waste >= self.rebuild_cost(live)
+
+
+_FIRST_BATCH_REASONS = ("start", "grace_end", "epoch_end")  # rebuilt before batch 0
+
+
+def measured_ratio(traces, epochs) -> float | None:
+    """The ratio a finished run's events measure: (trace seconds - step) / step.
+
+    From each `trace` event (fields `epoch`, `seconds`, `reason`) that is its epoch's only
+    one and happened at its first batch (its reasons are all of start, grace_end,
+    epoch_end), with that `epoch` event's steady `step_seconds` (same structure all epoch),
+    of an epoch with architecture steps (`grace` false: the two-phase step). The median
+    over such epochs; None without one.
+    """
+    per_epoch = {}
+    for trace in traces:
+        per_epoch.setdefault(trace["epoch"], []).append(trace)
+    ratios = []
+    for epoch in epochs:
+        found = per_epoch.get(epoch["epoch"], [])
+        step = epoch.get("step_seconds")
+        if (len(found) != 1 or epoch.get("grace", True) or not step or step <= 0
+                or not set(found[0]["reason"].split("+")) <= set(_FIRST_BATCH_REASONS)):
+            continue
+        ratios.append(max(found[0]["seconds"] - step, 0.0) / step)
+    if not ratios:
+        return None
+    ratios.sort()
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2

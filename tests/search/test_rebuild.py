@@ -2,7 +2,7 @@
 
 import pytest
 
-from asap_keras.search.rebuild import BreakEven, dead_ops
+from asap_keras.search.rebuild import BreakEven, dead_ops, measured_ratio
 
 
 def test_dead_ops():
@@ -77,3 +77,23 @@ def test_the_rule_is_within_twice_the_best_schedule_for_one_prune(ratio):
     ours = _total(rebuilt_at, live, ratio)
     assert len(rebuilt_at) <= 1
     assert ours - floor <= 2 * (best - floor) + 240
+
+
+def test_the_ratio_a_run_measures_from_its_first_batch_traces():
+    traces = [
+        {"epoch": 0, "seconds": 5.0, "reason": "start"},  # grace: the weight step only
+        {"epoch": 1, "seconds": 11.0, "reason": "grace_end"},  # (11 - 0.5) / 0.5 = 21
+        {"epoch": 2, "seconds": 8.0, "reason": "epoch_end"},  # two in one epoch: mixed steps
+        {"epoch": 2, "seconds": 6.0, "reason": "prune_fraction"},
+        {"epoch": 3, "seconds": 4.0, "reason": "prune_cost"},  # mid-epoch: mixed steps
+        {"epoch": 4, "seconds": 3.0, "reason": "epoch_end+grace_end"},  # (3 - .25) / .25 = 11
+    ]
+    epochs = [{"epoch": 0, "grace": True, "step_seconds": 0.2},
+              {"epoch": 1, "grace": False, "step_seconds": 0.5},
+              {"epoch": 2, "grace": False, "step_seconds": 0.4},
+              {"epoch": 3, "grace": False, "step_seconds": 0.3},
+              {"epoch": 4, "grace": False, "step_seconds": 0.25},
+              {"epoch": 5, "grace": False, "step_seconds": None}]
+    assert measured_ratio(traces, epochs) == pytest.approx((21 + 11) / 2)
+    assert measured_ratio(traces[:1], epochs) is None  # only a grace epoch's trace
+    assert measured_ratio(traces[:2], epochs) == pytest.approx(21)

@@ -8,7 +8,7 @@ import sys
 import keras
 import pytest
 
-from asap_keras import events
+from asap_keras import cli, events
 from asap_keras.cli import main
 from asap_keras.config import load_config
 from asap_keras.search.runner import run_search
@@ -156,6 +156,14 @@ def test_every_method_runs_end_to_end_on_the_same_engine(method, tmp_path, confi
     assert json.loads(capsys.readouterr().out) == saved == final["genotype"]
 
 
+def test_the_rebuild_ratio_hint_is_never_an_error(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "events.jsonl").write_text('{"v": 1, "kind": "trace"\n')
+    assert cli._measured_rebuild_ratio(broken) is None  # a hint: never an error
+    assert cli._measured_rebuild_ratio(tmp_path / "missing") is None
+
+
 def test_genotype_file_event_and_derive_agree(finished_run, capsys):
     saved = json.loads((finished_run / "genotype.json").read_text())
     assert len(saved["normal"]) == 8 and len(saved["reduce"]) == 8
@@ -218,6 +226,8 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     assert last[0]["metrics"] == {k: v for k, v in last[1]["metrics"].items()
                                   if k in last[0]["metrics"]}
     assert resumed.to_json() == (straight / "genotype.json").read_text().strip()
+    # The grace_end trace is its epoch's only one: the run measures its rebuild ratio.
+    assert cli._measured_rebuild_ratio(straight) > 0
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
