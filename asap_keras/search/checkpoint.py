@@ -347,7 +347,7 @@ def restore(model, path: Path, signature: dict | None = None) -> int:
         if signature is not None and meta["signature"] != signature:
             archive.fail(f"was written by another model (signature "
                          f"{quote(meta['signature'], 400)}); this run builds {signature}")
-        _arch_state(archive, meta["signature"])
+        alive = _arch_state(archive, meta["signature"])["alive"]
         values = []
         for group, variables in _groups(model).items():
             stored = [k for k in archive.members if k.startswith(group + "/")]
@@ -361,7 +361,7 @@ def restore(model, path: Path, signature: dict | None = None) -> int:
                     archive.fail(f"array {key!r} has dtype {value.dtype}; the model's "
                                  f"{v.path!r} is {v.dtype}")
                 values.append((v, value))
-        step = _read_step_state(archive, meta["signature"], model)
+        step = _read_step_state(archive, meta["signature"], model, alive)
     for v, value in values:
         v.assign(value)
     if step is not None:
@@ -382,10 +382,11 @@ def _step_state(model) -> dict:
     return arrays
 
 
-def _read_step_state(archive: _Archive, signature: dict, model) -> tuple | None:
+def _read_step_state(archive: _Archive, signature: dict, model, alive: dict) -> tuple | None:
     """`(structure, waste)` from the optional `step/` arrays, or None without them.
 
-    A traced structure must hold every alive op (the step computes all of them).
+    A traced structure must hold every op `alive` (per cell type, the checkpoint's masks)
+    marks: the step computes all of them.
     """
     if "step/rebuild_waste" not in archive.members:
         return None
@@ -397,8 +398,7 @@ def _read_step_state(archive: _Archive, signature: dict, model) -> tuple | None:
     structure = {}
     for cell_type in cell_types:
         traced = archive.array(f"step/traced_{cell_type}", shape, kinds="biuf") > 0.5
-        alive = archive.array(f"arch/mask_{cell_type}", shape, kinds="biuf") > 0.5
-        missing = np.argwhere(alive & ~traced)
+        missing = np.argwhere(alive[cell_type] & ~traced)
         if missing.size:
             edge, op = (int(i) for i in missing[0])
             archive.fail(f"step/traced_{cell_type} leaves out the alive op {op} of edge "
