@@ -143,11 +143,11 @@ class FollowPrunes(keras.callbacks.Callback):
         if self.model.traced_structures != self._seen:  # another callback rebuilt (a flip)
             self._seen = self.model.traced_structures
             self.costs.rebuilt()
-        self.costs.step(*self._counts())
+        traced, live = self._counts()  # `_follow` rebuilds only when it stops the search
+        self.costs.step(traced, live)
         self.model.rebuild_waste = self.costs.waste
         if not self.model.arch_phase or self._follow():  # grace: no architecture step
             return
-        traced, live = self._counts()
         if self.rule == "cost":
             if self.costs.due(traced, live):
                 self._rebuild("prune_cost")
