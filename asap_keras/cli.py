@@ -120,14 +120,13 @@ def _search(args) -> int:
 
 def _measured_rebuild_ratio(run_path):
     """The rebuild cost ratio the run's own traces measure (None if none tells)."""
-    from asap_keras import events
+    from asap_keras.analysis.runs import read_events
     from asap_keras.run_dir import EVENTS_FILE
     from asap_keras.search.rebuild import measured_ratio
 
     try:
-        log = [events.decode(line)
-               for line in (run_path / EVENTS_FILE).read_text().splitlines() if line]
-    except (OSError, ValueError):  # the search succeeded: this is only a hint (EventError too)
+        log, _ = read_events(run_path / EVENTS_FILE)  # damaged lines skipped: only a hint
+    except OSError:
         return None
     return measured_ratio([e for e in log if e.kind == "trace"],
                           [e for e in log if e.kind == "epoch"])
