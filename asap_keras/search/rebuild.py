@@ -20,6 +20,8 @@ reproducible bit for bit, on every worker alike. Plain Python, tested on chosen 
 
 from __future__ import annotations
 
+import statistics
+
 RULES = ("cost", "epoch")
 
 
@@ -88,8 +90,4 @@ def measured_ratio(traces, epochs) -> float | None:
                 or not set(found[0]["reason"].split("+")) <= set(_FIRST_BATCH_REASONS)):
             continue
         ratios.append(max(found[0]["seconds"] - step, 0.0) / step)
-    if not ratios:
-        return None
-    ratios.sort()
-    middle = len(ratios) // 2
-    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    return statistics.median(ratios) if ratios else None

@@ -105,9 +105,9 @@ class SearchNetwork(keras.layers.Layer):
         return sum(len(edge.alive) for cell in self.cells for edge in cell.edges)
 
     def traced_structure(self):
-        """Per cell type, per edge, the op indices the step functions compute."""
-        return {cell.cell_type: tuple(edge.alive for edge in cell.edges)
-                for cell in reversed(self.cells)}
+        """Per cell type, per edge, the op indices the step functions compute (the cells of
+        a type share them)."""
+        return {cell.cell_type: tuple(edge.alive for edge in cell.edges) for cell in self.cells}
 
     def live_op_count(self):
         """Alive ops over the edges of all cells, read from the masks (the search's state)."""
