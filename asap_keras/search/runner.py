@@ -308,17 +308,12 @@ def _stop_reason(model) -> str | None:
 
 def _replayed_front(run_path: Path, start_epoch: int):
     """The Pareto front of the epochs before `start_epoch`, replayed from the event log."""
-    from asap_keras import events as events_lib
+    from asap_keras.analysis.runs import read_events
     from asap_keras.search import pareto
 
     path = run_path / run_dir_lib.EVENTS_FILE
-    decoded = []
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                decoded.append(events_lib.decode(line))
-            except events_lib.EventError:
-                continue  # a torn last line of a killed run
+    # A torn last line of a killed run is skipped.
+    decoded = read_events(path)[0] if path.is_file() else []
     return pareto.replay(decoded, start_epoch)
 
 
