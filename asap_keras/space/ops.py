@@ -10,50 +10,8 @@ import keras
 import tensorflow as tf
 
 from asap_keras.errors import ConfigError
+from asap_keras.space import batch_norm, graph_cache
 from asap_keras.space.primitives import NONE, SKIP
-
-BN_MOMENTUM = 0.9
-BN_EPSILON = 1e-5
-
-
-_UNIT_CACHE_ATTR = "_asap_unit_scale_offset"
-
-
-def _unit_scale_offset(channels, dtype=tf.float32):
-    """Ones and zeros for a non-affine BatchNorm, created once per traced graph.
-
-    The cache lives on the graph itself: its tensors point back at their graph, so a
-    module-level mapping keyed by graph (even a WeakKeyDictionary) would keep every traced
-    graph alive for the life of the process (1.5 GB per tiny search here).
-    """
-    if tf.executing_eagerly():
-        return tf.ones((channels,), dtype), tf.zeros((channels,), dtype)
-    graph = tf.compat.v1.get_default_graph()
-    cache = getattr(graph, _UNIT_CACHE_ATTR, None)
-    if cache is None:
-        cache = {}
-        setattr(graph, _UNIT_CACHE_ATTR, cache)
-    key = (channels, dtype)
-    if key not in cache:
-        cache[key] = (tf.ones((channels,), dtype), tf.zeros((channels,), dtype))
-    return cache[key]
-
-
-def _fused_batch_norm_training(x, scale, offset, mean, variance):
-    """Training-mode fused BatchNorm: (y, updated moving mean, updated moving variance).
-
-    A float32 input takes the first `FusedBatchNorm` kernel, not V3 (the same computation):
-    the gradient tape knows that V1's gradient ignores its statistics outputs, while for
-    V3 it builds a zeros constant for each of them, 4 unused graph nodes per BatchNorm in
-    every traced step (2,872 of the digits supernet's 34,171). float16/bfloat16 inputs
-    need V3 (V1 is float32 only).
-    """
-    kernel = (tf.raw_ops.FusedBatchNorm if x.dtype == tf.float32
-              else tf.raw_ops.FusedBatchNormV3)
-    outputs = kernel(x=x, scale=scale, offset=offset, mean=mean, variance=variance,
-                     epsilon=BN_EPSILON, exponential_avg_factor=1.0 - BN_MOMENTUM,
-                     is_training=True)
-    return outputs[0], outputs[1], outputs[2]
 
 
 def _depthwise(x, kernel, stride=1):
@@ -140,22 +98,7 @@ class OpLayer(keras.layers.Layer):
         return state
 
     def _apply_bn(self, x, state, training):
-        if self.affine:
-            scale, offset = state["gamma"].value, state["beta"].value
-        else:
-            scale, offset = _unit_scale_offset(x.shape[-1])
-        if training:
-            # The fused op updates the moving statistics itself (exponential_avg_factor),
-            # which keeps the traced graph several nodes smaller per BatchNorm.
-            y, mean, var = _fused_batch_norm_training(
-                x, scale, offset, state["mean"].value, state["var"].value)
-            state["mean"].assign(mean)
-            state["var"].assign(var)
-            return y
-        y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            x, scale, offset, mean=state["mean"].value, variance=state["var"].value,
-            epsilon=BN_EPSILON, is_training=False)
-        return y
+        return batch_norm.apply(x, state, training)
 
     def compute_output_shape(self, input_shape):
         h, w = input_shape[1], input_shape[2]
@@ -184,9 +127,9 @@ class SepConv(OpLayer):
 
     def call(self, x, training=False):
         s = self.stride
-        x = _depthwise(tf.nn.relu(x), self.dw1.value, s)
+        x = _depthwise(graph_cache.relu(x), self.dw1.value, s)
         x = self._apply_bn(tf.nn.conv2d(x, self.pw1.value, 1, "SAME"), self.bn1, training)
-        x = _depthwise(tf.nn.relu(x), self.dw2.value)
+        x = _depthwise(graph_cache.relu(x), self.dw2.value)
         return self._apply_bn(tf.nn.conv2d(x, self.pw2.value, 1, "SAME"), self.bn2, training)
 
     def get_config(self):
@@ -212,7 +155,7 @@ class DilConv(OpLayer):
     def call(self, x, training=False):
         s, d = self.stride, self.dilation
         # A depthwise convolution cannot stride and dilate at once: dilate, then subsample.
-        x = _dilated_depthwise(tf.nn.relu(x), self.dw.value, d)
+        x = _dilated_depthwise(graph_cache.relu(x), self.dw.value, d)
         if s == 2:
             x = x[:, ::2, ::2, :]
         return self._apply_bn(tf.nn.conv2d(x, self.pw.value, 1, "SAME"), self.bn, training)
@@ -297,7 +240,7 @@ class FactorizedReduce(OpLayer):
         self.built = True
 
     def call(self, x, training=False):
-        x = tf.nn.relu(x)
+        x = graph_cache.relu(x)
         a = tf.nn.conv2d(x, self.conv1.value, 2, "SAME")
         # The offset branch: shift by one pixel, padding the far edge so odd sizes still match.
         shifted = tf.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))[:, 1:, 1:, :]
@@ -328,7 +271,7 @@ class ReLUConvBN(OpLayer):
         self.built = True
 
     def call(self, x, training=False):
-        x = tf.nn.conv2d(tf.nn.relu(x), self.kernel.value, self.stride, "SAME")
+        x = tf.nn.conv2d(graph_cache.relu(x), self.kernel.value, self.stride, "SAME")
         return self._apply_bn(x, self.bn, training)
 
     def get_config(self):

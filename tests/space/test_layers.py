@@ -155,3 +155,44 @@ def test_the_relaxation_and_alpha_start_round_trip_and_are_used():
     assert clone.arch.relaxation == "sigmoid"
     with pytest.raises(ValueError, match="relaxation='tanh'"):
         ArchParams(14, 7, relaxation="tanh")
+
+
+def test_edges_share_one_relu_of_their_input_and_compute_the_same():
+    """Every edge's convolutions start with a ReLU of the edge's input: a traced cell takes
+    it once per input tensor. Values and gradients equal those of one ReLU per op."""
+    keras.utils.set_random_seed(0)
+    cell = SearchCell(4, 4, 4, False, False, ("sep_conv_3x3", "dil_conv_3x3", "max_pool_3x3"))
+    weights = [tf.constant([0.5, 0.3, 0.2])] * len(cell.edges)
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 6, 6, 4)).astype("float32"))
+
+    def step(s0, s1):
+        with tf.GradientTape() as tape:
+            tape.watch([s0, s1])
+            y = cell(s0, s1, weights, training=False)
+            probe = tf.reshape(tf.sin(tf.range(tf.size(y), dtype=tf.float32)), tf.shape(y))
+            loss = tf.reduce_sum(y * probe)
+        return [y] + tape.gradient(loss, [s0, s1])
+
+    def traced(relu):
+        original = ops.graph_cache.relu
+        ops.graph_cache.relu = relu
+        try:
+            fn = tf.function(step)
+            graph = fn.get_concrete_function(x, x * 0.5).graph
+            return fn(x, x * 0.5), graph
+        finally:
+            ops.graph_cache.relu = original
+
+    (shared, shared_graph), (plain, plain_graph) = traced(ops.graph_cache.relu), traced(
+        tf.nn.relu)
+    for a, b in zip(shared, plain):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+    def relus(graph):
+        return [op for op in graph.get_operations() if op.type == "Relu"]
+
+    distinct_inputs = {op.inputs[0].name for op in relus(plain_graph)}
+    # 2 preprocessing + (2 per sep_conv + 1 per dil_conv) per edge, in the plain cell
+    assert len(relus(plain_graph)) == 2 + 3 * len(cell.edges)
+    # shared: the 2 cell inputs, the 5 node inputs of the edges, and the sep_convs' inner one
+    assert len(relus(shared_graph)) == len(distinct_inputs) == 2 + 5 + len(cell.edges)

@@ -4,12 +4,13 @@ The ops call raw kernels (fewer graph nodes per trace); the reference for each i
 `tf.nn` function it replaces, forward and gradient.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from asap_keras.replicas import clip_by_global_norm
-from asap_keras.space import ops
+from asap_keras.space import batch_norm, ops
 
 
 def _values_and_gradients(fn, x, kernel):
@@ -59,10 +60,10 @@ def test_training_batchnorm_is_the_v3_kernel(dtype):
     mean = tf.constant(rng.normal(size=6).astype("float32"))
     var = tf.constant(rng.uniform(0.5, 2.0, size=6).astype("float32"))
     with tf.GradientTape(persistent=True) as tape:
-        ours = ops._fused_batch_norm_training(x, scale, offset, mean, var)
+        ours = batch_norm.fused_training(x, scale, offset, mean, var)
         ref = tf.compat.v1.nn.fused_batch_norm(
-            x, scale, offset, mean=mean, variance=var, epsilon=ops.BN_EPSILON,
-            is_training=True, exponential_avg_factor=1.0 - ops.BN_MOMENTUM)
+            x, scale, offset, mean=mean, variance=var, epsilon=batch_norm.EPSILON,
+            is_training=True, exponential_avg_factor=1.0 - batch_norm.MOMENTUM)
         losses = [tf.reduce_sum(tf.cast(out[0], tf.float32) ** 2) for out in (ours, ref)]
     tol = 1e-5 if dtype == tf.float32 else 1e-2
     for a, b in zip(ours, ref):
@@ -73,8 +74,52 @@ def test_training_batchnorm_is_the_v3_kernel(dtype):
                                rtol=tol, atol=tol)
     # The moving mean moved by (1 - momentum) of the way to the batch mean.
     batch_mean = tf.reduce_mean(tf.cast(x, tf.float32), axis=(0, 1, 2))
-    expected = ops.BN_MOMENTUM * mean + (1.0 - ops.BN_MOMENTUM) * batch_mean
+    expected = batch_norm.MOMENTUM * mean + (1.0 - batch_norm.MOMENTUM) * batch_mean
     np.testing.assert_allclose(ours[1], expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_frozen_statistics_normalize_by_the_batch_and_leave_the_moving_ones(dtype):
+    """Inside `moving_statistics_frozen()` a training BatchNorm is the public wrapper's
+    batch-statistics one (output and input gradient), its moving statistics stay put, and
+    a traced call reads and assigns no variable."""
+    rng = np.random.default_rng(4)
+    x = tf.Variable(tf.cast(rng.normal(2.0, 3.0, size=(4, 5, 5, 6)), dtype))
+    state = {"mean": keras.Variable(rng.normal(size=6).astype("float32"), autocast=False),
+             "var": keras.Variable(rng.uniform(0.5, 2.0, size=6).astype("float32"),
+                                   autocast=False)}
+    before = [state["mean"].numpy(), state["var"].numpy()]
+    with tf.GradientTape(persistent=True) as tape:
+        with batch_norm.moving_statistics_frozen():
+            ours = batch_norm.apply(x, state, training=True)
+        ref, _, _ = tf.compat.v1.nn.fused_batch_norm(x, tf.ones(6), tf.zeros(6),
+                                                     epsilon=batch_norm.EPSILON,
+                                                     is_training=True)
+        losses = [tf.reduce_sum(tf.cast(y, tf.float32) ** 2) for y in (ours, ref)]
+    tol = 1e-5 if dtype == tf.float32 else 1e-2
+    np.testing.assert_allclose(tf.cast(ours, tf.float32), tf.cast(ref, tf.float32),
+                               rtol=tol, atol=tol)
+    np.testing.assert_allclose(tf.cast(tape.gradient(losses[0], x), tf.float32),
+                               tf.cast(tape.gradient(losses[1], x), tf.float32),
+                               rtol=tol, atol=tol)
+    np.testing.assert_array_equal(state["mean"].numpy(), before[0])
+    np.testing.assert_array_equal(state["var"].numpy(), before[1])
+    assert not batch_norm.statistics_frozen()  # the scope ended with the block
+
+    def traced_op_types(frozen):
+        def step(a):
+            if frozen:
+                with batch_norm.moving_statistics_frozen():
+                    return batch_norm.apply(a, state, training=True)
+            return batch_norm.apply(a, state, training=True)
+        graph = tf.function(step).get_concrete_function(tf.TensorSpec(x.shape, dtype)).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert not {"ReadVariableOp", "AssignVariableOp"} & traced_op_types(frozen=True)
+    assert {"ReadVariableOp", "AssignVariableOp"} <= traced_op_types(frozen=False)
+    # Outside the scope the statistics move again.
+    batch_norm.apply(x, state, training=True)
+    assert not np.array_equal(state["mean"].numpy(), before[0])
 
 
 @pytest.mark.parametrize("magnitude", [0.01, 100.0])
