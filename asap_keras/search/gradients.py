@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from asap_keras import precision
 from asap_keras.replicas import num_replicas, sum_over_replicas
+from asap_keras.space.batch_norm import moving_statistics_frozen
 
 
 def cross_entropy(labels, logits):
@@ -18,7 +19,11 @@ def cross_entropy(labels, logits):
 def first_order(model, arch_batch, variables):
     """dL_val(w, alpha)/dalpha on an architecture batch, summed over replicas.
 
-    Under loss scaling the loss is scaled by the architecture optimizer's scale and the
+    The tape watches the alphas alone, so no gradient is built for ops that do not depend
+    on them (the stem, the first cells' preprocessing and the ops on their inputs). The
+    forward pass normalizes with batch statistics and leaves BatchNorm's moving statistics
+    alone (`moving_statistics_frozen`): they follow the weight phase's batches. Under loss
+    scaling the loss is scaled by the architecture optimizer's scale and the
     gradients are returned unscaled.
 
     Returns:
@@ -26,7 +31,8 @@ def first_order(model, arch_batch, variables):
     """
     x, y = arch_batch
     optimizer = model.arch_optimizer
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(watch_accessed_variables=False) as tape, moving_statistics_frozen():
+        tape.watch([v.value for v in variables])  # the tf.Variables behind Keras' ones
         logits = model(x, training=True)
         loss = cross_entropy(y, logits)
         scaled = precision.scale_loss(optimizer, loss) / num_replicas()
@@ -68,7 +74,8 @@ def unrolled(model, weight_batch, arch_batch, alphas, xi, radius=0.01):
 
     def loss_at(values, x, y):
         mapping = [] if values is None else list(zip(weights, values))
-        with keras.StatelessScope(state_mapping=mapping):  # assignments are discarded
+        # Assignments are discarded; BatchNorm does not even read its moving statistics.
+        with keras.StatelessScope(state_mapping=mapping), moving_statistics_frozen():
             logits = model(x, training=True)
         return cross_entropy(y, logits), logits
 

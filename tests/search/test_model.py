@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from asap_keras.search import gradients
 from asap_keras.search.model import SearchModel
 from asap_keras.search.optimizers import FusedMomentumSGD
 from asap_keras.space.network import SearchNetwork
@@ -62,6 +63,34 @@ def test_architecture_phase_leaves_weights_alone():
     model._architecture_step(batch(1), batch(), ("normal", "reduce"), 0)
     assert not any(changed(before_w, weights))
     assert all(changed(before_a, model.network.arch.alpha_variables))
+
+
+def test_only_the_weight_phase_moves_batchnorm_statistics():
+    """The architecture phase normalizes by its batch and leaves the moving statistics,
+    which follow the weight phase's batches."""
+    model = make_model()
+    statistics = [v for v in model.network.weights if v.name.endswith(("_mean", "_var"))]
+    assert len(statistics) > 50
+    before = snapshot(statistics)
+    model._architecture_step(batch(1), batch(), ("normal", "reduce"), 0)
+    assert not any(changed(before, statistics))
+    model._weight_step(*batch())
+    assert sum(changed(before, statistics)) > len(statistics) // 2
+
+
+def test_the_architecture_gradient_is_a_full_tapes():
+    """The phase's tape watches only the alphas; its gradient is the one of a tape that
+    watches every variable the forward pass reads."""
+    model = make_model()
+    alphas = model.network.arch.alpha_variables
+    x, y = batch(2)
+    _, _, grads = gradients.first_order(model, (x, y), alphas)
+    with tf.GradientTape() as tape:
+        loss = gradients.cross_entropy(y, model(x, training=True))
+    expected = tape.gradient(loss, alphas)
+    for got, want in zip(grads, expected):
+        assert float(tf.norm(want)) > 0
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_weight_phase_leaves_alphas_alone():
