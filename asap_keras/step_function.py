@@ -52,6 +52,36 @@ def flat_step_function(model, step):
     return function
 
 
+def replica_function(model, step):
+    """`step(*args)` run on every replica of `model`'s strategy, its outputs reduced as Keras
+    reduces a step's logs, traced as one `tf.function` of the (per-replica) arguments."""
+    strategy = model.distribute_strategy
+    reduce_per_replica = _keras_reduce_per_replica()
+
+    @tf.autograph.experimental.do_not_convert
+    def on_replicas(*args):
+        return reduce_per_replica(strategy.run(step, args=args), strategy, reduction="auto")
+
+    return tf.function(on_replicas, reduce_retracing=True)
+
+
+def iterator_step_function(model, step_on_batch):
+    """`function(iterator) -> logs` as Keras' `fit` calls it: takes the next (per-replica)
+    batch eagerly and hands it to `step_on_batch`, which calls traced functions. An
+    iterator that is not a tf.data one gets Keras' own function of `model.train_step`."""
+    fallback = None
+
+    def function(iterator):
+        nonlocal fallback
+        if isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+            return step_on_batch(iterator.get_next())
+        if fallback is None:
+            fallback = model._make_function(model.train_step)
+        return fallback(iterator)
+
+    return function
+
+
 class FlatStepFunctions:
     """A `keras.Model` mixin: train and test functions traced as one `tf.function` each
     when nothing needs Keras' inner one (no XLA, no eager run, one step per execution);

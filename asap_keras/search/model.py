@@ -16,7 +16,11 @@ from asap_keras.replicas import (
 )
 from asap_keras.search.gradients import cross_entropy
 from asap_keras.space.network import SearchNetwork
-from asap_keras.step_function import FlatStepFunctions
+from asap_keras.step_function import (
+    FlatStepFunctions,
+    iterator_step_function,
+    replica_function,
+)
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -66,6 +70,7 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.rebuild_waste = 0
         self.pending_structure = None
         self.rebuild_reasons = []
+        self._phase_cache = {}  # phase name -> (structure key, traced function)
         # The supernet creates its variables at construction: nothing is left to build (and
         # Keras must not try to build it from the zipped (weight, arch) data spec).
         self.built = True
@@ -125,7 +130,7 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
 
         Args:
             reason: why, reported in the next `trace` event (e.g. "epoch_end").
-            force: rebuild both even if nothing changed.
+            force: rebuild both even if nothing changed (and trace every phase anew).
             follow_prunes: False to rebuild only for a flip of the switch (a prune's
                 compute then stays in the step until the rebuild rule drops it; a rebuild
                 for the switch drops it anyway).
@@ -138,6 +143,8 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         if not (follow_prunes or phase_changed or force):
             return False
         alive_changed = self.network.sync_alive(self.pending_structure) or force
+        if force:
+            self._phase_cache = {}
         self.pending_structure = None
         self.arch_phase = arch_phase
         if not (alive_changed or phase_changed):
@@ -161,22 +168,70 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         """
         if self.method.levels == "one":
             return self._one_level_step(*data)
-        weight_batch, arch_batch = data
         step = tf.identity(self.weight_optimizer.iterations)  # this iteration's global index
-        undecided = self.network.undecided_cell_types()
-        arch_phase = self.arch_phase and bool(undecided)
-        if self.method.weight_first:
-            self._weight_step(*weight_batch)
-        if arch_phase:
-            self._architecture_step(weight_batch, arch_batch, undecided, step)
-        if not self.method.weight_first:
-            self._weight_step(*weight_batch)
-        # Without an architecture phase its trackers hold nothing: keep them off the logs
+        logs = {}
+        for phase in self._phases():
+            logs.update(phase(data, step))
+        return self._ordered_logs(logs)
+
+    def _phases(self):
+        """The phases of an iteration, in the method's order, as `phase(data, step) -> logs`:
+        the weight phase, and past grace the architecture phase while a cell type is
+        undecided (read at trace time: the structure and the switch are Python state)."""
+        phases = [self._weight_phase]
+        if self.arch_phase and self.network.undecided_cell_types():
+            phases.insert(1 if self.method.weight_first else 0, self._arch_phase)
+        return phases
+
+    def _weight_phase(self, data, step):
+        self._weight_step(*data[0])
+        return step_logs([self.loss_tracker, self.accuracy_metric])
+
+    def _arch_phase(self, data, step):
+        weight_batch, arch_batch = data
+        self._architecture_step(weight_batch, arch_batch, self.network.undecided_cell_types(),
+                                step)
+        # Without an architecture phase its trackers hold nothing: they stay off the logs
         # (and the progress bar) rather than showing 0.
-        shown = ([self.loss_tracker, self.accuracy_metric, self.arch_loss_tracker,
-                  self.arch_accuracy_metric] if arch_phase
-                 else [self.loss_tracker, self.accuracy_metric])
-        return step_logs(shown)
+        return step_logs([self.arch_loss_tracker, self.arch_accuracy_metric])
+
+    def _ordered_logs(self, logs):
+        return {m.name: logs[m.name] for m in self.metrics if m.name in logs}
+
+    def make_train_function(self, force=False):
+        """Under `FlatStepFunctions`, a two-level search traces each phase as a function of
+        its own (`step_function.replica_function`), cached per structure: the weight phase
+        traced in grace serves unchanged once the architecture phase joins it, so the switch
+        at grace's end traces only the architecture phase."""
+        if self.method is None or self.method.levels == "one" or not self._flat_steps():
+            return super().make_train_function(force=force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        structure = tuple(sorted(self.network.traced_structure().items()))
+        traced = [self._phase_function(phase, structure) for phase in self._phases()]
+        # A phase left out (every cell type decided) releases its graph.
+        self._phase_cache = {p.__name__: self._phase_cache[p.__name__]
+                             for p in self._phases()}
+
+        def phases(data):
+            step = tf.identity(self.weight_optimizer.iterations)
+            logs = {}
+            for function in traced:
+                logs.update(function(data, step))
+            return self._ordered_logs(logs)
+
+        self.train_function = iterator_step_function(self, phases)
+        self.train_function.phases = traced
+        return self.train_function
+
+    def _phase_function(self, phase, structure):
+        """The traced function of `phase` for `structure` (which also fixes the undecided
+        cell types): the cached one if it was made for it, else a new one."""
+        cached = self._phase_cache.get(phase.__name__)
+        if cached is None or cached[0] != structure:
+            cached = (structure, replica_function(self, phase))
+            self._phase_cache[phase.__name__] = cached
+        return cached[1]
 
     def _architecture_step(self, weight_batch, arch_batch, cell_types, step):
         """Updates alpha on an architecture batch (ASAP Alg. 1, line 6), then lets the

@@ -1,5 +1,6 @@
-"""The traced step: one tf.function per step (no Keras inner function), the weight step's
-gradient stops at the op weights, and one replica sums no gradients."""
+"""The traced step: one tf.function per phase (no Keras inner function), a phase traced in
+grace serves on past it, the weight step's gradient stops at the op weights, and one
+replica sums no gradients."""
 
 import keras
 import numpy as np
@@ -19,17 +20,28 @@ def _fit_steps(model, steps=3):
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
 
 
-def _graph_of(model):
-    (concrete,) = model.train_function.traced._list_all_concrete_functions()
-    return concrete.graph
+def _graphs_of(model):
+    """The graphs of the train function's phases: one concrete function each."""
+    graphs = []
+    for phase in model.train_function.phases:
+        (concrete,) = phase._list_all_concrete_functions()
+        graphs.append(concrete.graph)
+    return graphs
 
 
-def test_the_train_step_is_traced_as_one_function():
+def _op_types(graph):
+    return {op.type for op in graph.get_operations()}
+
+
+def test_each_phase_is_traced_as_one_function():
     model = make_model(cells=2)
     _fit_steps(model, 1)
-    types = {op.type for op in _graph_of(model).get_operations()}
-    assert not types & set(CALLS), "the step is called through a nested function"
-    assert {"Conv2D", "ResourceApplyKerasMomentum", "FusedBatchNorm"} <= types
+    weight, arch = _graphs_of(model)  # ASAP: the weight phase first
+    for graph in (weight, arch):
+        assert not _op_types(graph) & set(CALLS), "a phase calls a nested function"
+    assert {"Conv2D", "ResourceApplyKerasMomentum", "FusedBatchNorm"} <= _op_types(weight)
+    assert "AssignSubVariableOp" in _op_types(arch)  # Adam's update of the alphas
+    assert "ResourceApplyKerasMomentum" not in _op_types(arch)
     model.evaluate(tf.data.Dataset.from_tensors(batch(2)), verbose=0)
     (concrete,) = model.test_function.traced._list_all_concrete_functions()
     assert not {op.type for op in concrete.graph.get_operations()} & set(CALLS)
@@ -81,5 +93,44 @@ def test_one_replica_sums_no_gradients():
     the weight optimizer skips it (the step keeps only a handful of Identity nodes)."""
     model = make_model(cells=2)
     _fit_steps(model, 1)
-    identities = sum(op.type == "Identity" for op in _graph_of(model).get_operations())
+    (weight, _) = _graphs_of(model)
+    identities = sum(op.type == "Identity" for op in weight.get_operations())
     assert identities < len(model.network.weight_variables()) // 2
+
+
+def test_the_grace_weight_phase_serves_past_grace_and_a_prune_retraces_both():
+    """At grace's end only the architecture phase is traced; a new structure traces both
+    (and the switch alone changes nothing the weight phase computes)."""
+    model = make_model(cells=2, arch_on=False)
+    _fit_steps(model, 2)
+    (grace_weight,) = model.train_function.phases
+    model.network.arch.arch_enabled.assign(1.0)
+    assert model.sync_structure("grace_end", follow_prunes=False)
+    _fit_steps(model, 2)
+    weight, arch = model.train_function.phases
+    assert weight is grace_weight
+    assert weight.experimental_get_tracing_count() == 1
+    assert arch.experimental_get_tracing_count() == 1
+    masks = model.network.arch.masks["reduce"]  # a 2-cell stack has no normal cell
+    masks.assign(tf.tensor_scatter_nd_update(masks, [[0, 0]], [0.0]))
+    assert model.sync_structure("prune")
+    _fit_steps(model, 1)
+    rebuilt, rebuilt_arch = model.train_function.phases
+    assert rebuilt is not weight and rebuilt_arch is not arch
+    assert model.network.cells[0].edges[0].alive == (1, 2)
+
+
+def test_split_phases_train_as_one_traced_step_does(monkeypatch):
+    """The phases traced apart give the very numbers of the single traced train_step."""
+    split = make_model(cells=2)
+    _fit_steps(split)
+    monkeypatch.setattr(SearchModel, "make_train_function",
+                        lambda self, force=False: FlatStepFunctions.make_train_function(
+                            self, force=force))
+    single = make_model(cells=2)
+    _fit_steps(single)
+    assert not hasattr(split.train_function, "traced")
+    assert hasattr(single.train_function, "traced")
+    for a, b in zip(split.network.weights + split.network.arch.alpha_variables,
+                    single.network.weights + single.network.arch.alpha_variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
