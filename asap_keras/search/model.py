@@ -168,16 +168,22 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         """
         if self.method.levels == "one":
             return self._one_level_step(*data)
+        return self._run_phases(data, self._phases())
+
+    def _run_phases(self, data, phases):
+        """Runs `phases` (functions `phase(data, step) -> logs`) on one iteration's batches;
+        their logs in `metrics` order."""
         step = tf.identity(self.weight_optimizer.iterations)  # this iteration's global index
         logs = {}
-        for phase in self._phases():
+        for phase in phases:
             logs.update(phase(data, step))
-        return self._ordered_logs(logs)
+        return {m.name: logs[m.name] for m in self.metrics if m.name in logs}
 
     def _phases(self):
-        """The phases of an iteration, in the method's order, as `phase(data, step) -> logs`:
-        the weight phase, and past grace the architecture phase while a cell type is
-        undecided (read at trace time: the structure and the switch are Python state)."""
+        """The phases of an iteration, in the method's order: the weight phase, and past
+        grace the architecture phase while a cell type is undecided (read at trace time:
+        the structure and the switch are Python state). Without an architecture phase its
+        trackers hold nothing and stay off the logs (and the progress bar)."""
         phases = [self._weight_phase]
         if self.arch_phase and self.network.undecided_cell_types():
             phases.insert(1 if self.method.weight_first else 0, self._arch_phase)
@@ -191,12 +197,7 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         weight_batch, arch_batch = data
         self._architecture_step(weight_batch, arch_batch, self.network.undecided_cell_types(),
                                 step)
-        # Without an architecture phase its trackers hold nothing: they stay off the logs
-        # (and the progress bar) rather than showing 0.
         return step_logs([self.arch_loss_tracker, self.arch_accuracy_metric])
-
-    def _ordered_logs(self, logs):
-        return {m.name: logs[m.name] for m in self.metrics if m.name in logs}
 
     def make_train_function(self, force=False):
         """Under `FlatStepFunctions`, a two-level search traces each phase as a function of
@@ -213,14 +214,8 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self._phase_cache = {p.__name__: self._phase_cache[p.__name__]
                              for p in self._phases()}
 
-        def phases(data):
-            step = tf.identity(self.weight_optimizer.iterations)
-            logs = {}
-            for function in traced:
-                logs.update(function(data, step))
-            return self._ordered_logs(logs)
-
-        self.train_function = iterator_step_function(self, phases)
+        self.train_function = iterator_step_function(
+            self, lambda data: self._run_phases(data, traced))
         self.train_function.phases = traced
         return self.train_function
 
