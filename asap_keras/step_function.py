@@ -5,7 +5,9 @@ that from a second `tf.function` that takes the batch from the iterator. Without
 inner function only adds work: its graph is traced as a function of its own, instantiated,
 and called through a `PartitionedCall` that the runtime inlines back into the outer graph
 (about 2.7 s of a 15 s first step for the digits supernet; benchmarks/README.md). A search
-rebuilds its step after prunes, so it pays that at every rebuild.
+rebuilds its step after prunes, so it pays that at every rebuild. (The search traces each
+of its phases as one such function, `replica_function`, so that a phase whose graph did not
+change is not traced again.)
 """
 
 from __future__ import annotations
