@@ -63,6 +63,30 @@ def test_a_search_stopped_by_sigterm_exits_within_seconds_and_says_where(tmp_pat
     assert f"resume with: asap-keras search --resume {events_file.parent}" in err
 
 
+def test_a_finished_search_command_exits_at_once_with_everything_written(tmp_path):
+    """`asap-keras` leaves with os._exit once the command returns (interpreter teardown can
+    wait up to a minute on tf.data's autotuning thread): whatever the run wrote is complete
+    and the last line it printed arrives."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cmd = [sys.executable, "-m", "asap_keras.cli", "search", str(ROOT / "configs/smoke.toml"),
+           "--set", f"run.runs_dir='{tmp_path}'", "--set", "search.epochs=1", "--verbose", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = tmp_path.iterdir()
+    assert proc.stdout.strip().splitlines()[-1].endswith(run.name)
+    log = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert log[-1]["kind"] == "run_end" and log[-1]["status"] == "finished"
+    assert json.loads((run / "genotype.json").read_text())["normal"]
+    summaries = list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert summaries and all(f.stat().st_size > 100 for f in summaries)
+
+
 def test_version(capsys):
     from asap_keras import __version__
 
