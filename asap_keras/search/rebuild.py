@@ -68,16 +68,20 @@ class BreakEven:
 
 
 _FIRST_BATCH_REASONS = ("start", "grace_end", "epoch_end")  # rebuilt before batch 0
+# Those that trace the whole step: at grace's end alone only the architecture phase is
+# traced (the weight phase's function serves on, `SearchModel.make_train_function`).
+_WHOLE_STEP_REASONS = ("start", "epoch_end")
 
 
 def measured_ratio(traces, epochs) -> float | None:
     """The ratio a finished run's events measure: (trace seconds - step) / step.
 
     From each `trace` event (fields `epoch`, `seconds`, `reason`) that is its epoch's only
-    one and happened at its first batch (its reasons are all of start, grace_end,
-    epoch_end), with that `epoch` event's steady `step_seconds` (same structure all epoch),
-    of an epoch with architecture steps (`grace` false: the two-phase step). The median
-    over such epochs; None without one.
+    one, happened at its first batch (its reasons are all of start, grace_end, epoch_end)
+    and traced the whole step (start or epoch_end among them: grace_end alone traces only
+    the architecture phase), with that `epoch` event's steady `step_seconds` (same
+    structure all epoch), of an epoch with architecture steps (`grace` false: the
+    two-phase step). The median over such epochs; None without one.
     """
     per_epoch = {}
     for trace in traces:
@@ -86,8 +90,9 @@ def measured_ratio(traces, epochs) -> float | None:
     for epoch in epochs:
         found = per_epoch.get(epoch["epoch"], [])
         step = epoch.get("step_seconds")
-        if (len(found) != 1 or epoch.get("grace", True) or not step or step <= 0
-                or not set(found[0]["reason"].split("+")) <= set(_FIRST_BATCH_REASONS)):
+        reasons = set(found[0]["reason"].split("+")) if len(found) == 1 else set()
+        if (not reasons <= set(_FIRST_BATCH_REASONS) or not reasons & set(_WHOLE_STEP_REASONS)
+                or epoch.get("grace", True) or not step or step <= 0):
             continue
         ratios.append(max(found[0]["seconds"] - step, 0.0) / step)
     return statistics.median(ratios) if ratios else None

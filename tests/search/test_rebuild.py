@@ -82,7 +82,7 @@ def test_the_rule_is_within_twice_the_best_schedule_for_one_prune(ratio):
 def test_the_ratio_a_run_measures_from_its_first_batch_traces():
     traces = [
         {"epoch": 0, "seconds": 5.0, "reason": "start"},  # grace: the weight step only
-        {"epoch": 1, "seconds": 11.0, "reason": "grace_end"},  # (11 - 0.5) / 0.5 = 21
+        {"epoch": 1, "seconds": 11.0, "reason": "grace_end"},  # the architecture phase only
         {"epoch": 2, "seconds": 8.0, "reason": "epoch_end"},  # two in one epoch: mixed steps
         {"epoch": 2, "seconds": 6.0, "reason": "prune_fraction"},
         {"epoch": 3, "seconds": 4.0, "reason": "prune_cost"},  # mid-epoch: mixed steps
@@ -94,6 +94,8 @@ def test_the_ratio_a_run_measures_from_its_first_batch_traces():
               {"epoch": 3, "grace": False, "step_seconds": 0.3},
               {"epoch": 4, "grace": False, "step_seconds": 0.25},
               {"epoch": 5, "grace": False, "step_seconds": None}]
-    assert measured_ratio(traces, epochs) == pytest.approx((21 + 11) / 2)
+    assert measured_ratio(traces, epochs) == pytest.approx(11)
     assert measured_ratio(traces[:1], epochs) is None  # only a grace epoch's trace
-    assert measured_ratio(traces[:2], epochs) == pytest.approx(21)
+    assert measured_ratio(traces[:2], epochs) is None  # and grace_end's partial one
+    resumed = [{"epoch": 1, "seconds": 11.0, "reason": "start"}]  # (11 - 0.5) / 0.5 = 21
+    assert measured_ratio(resumed + traces[2:], epochs) == pytest.approx((21 + 11) / 2)

@@ -226,8 +226,11 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     assert last[0]["metrics"] == {k: v for k, v in last[1]["metrics"].items()
                                   if k in last[0]["metrics"]}
     assert resumed.to_json() == (straight / "genotype.json").read_text().strip()
-    # The grace_end trace is its epoch's only one: the run measures its rebuild ratio.
-    assert cli._measured_rebuild_ratio(straight) > 0
+    # The straight run's one non-grace trace is grace_end's, which traced only the
+    # architecture phase: no rebuild to measure. The resume's start traced the whole step at
+    # the first batch of its epoch: the run measures its rebuild ratio from it.
+    assert cli._measured_rebuild_ratio(straight) is None
+    assert cli._measured_rebuild_ratio(interrupted) > 0
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
