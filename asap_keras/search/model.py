@@ -209,11 +209,10 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         structure = tuple(sorted(self.network.traced_structure().items()))
-        traced = [self._phase_function(phase, structure) for phase in self._phases()]
+        phases = self._phases()
+        traced = [self._phase_function(phase, structure) for phase in phases]
         # A phase left out (every cell type decided) releases its graph.
-        self._phase_cache = {p.__name__: self._phase_cache[p.__name__]
-                             for p in self._phases()}
-
+        self._phase_cache = {p.__name__: self._phase_cache[p.__name__] for p in phases}
         self.train_function = iterator_step_function(
             self, lambda data: self._run_phases(data, traced))
         self.train_function.phases = traced

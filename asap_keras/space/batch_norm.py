@@ -50,8 +50,9 @@ def unit_scale_offset(channels, dtype=tf.float32):
                          lambda: (tf.ones((channels,), dtype), tf.zeros((channels,), dtype)))
 
 
-def fused_training(x, scale, offset, mean, variance):
-    """Training-mode fused BatchNorm: (y, updated moving mean, updated moving variance).
+def _training_kernel(x, scale, offset, mean, variance, factor):
+    """The fused training kernel's outputs (y, updated moving mean, updated moving
+    variance), the moving ones moved by `factor` towards the batch's.
 
     A float32 input takes the first `FusedBatchNorm` kernel, not V3 (the same computation):
     the gradient tape knows that V1's gradient ignores its statistics outputs, while for
@@ -62,19 +63,20 @@ def fused_training(x, scale, offset, mean, variance):
     kernel = (tf.raw_ops.FusedBatchNorm if x.dtype == tf.float32
               else tf.raw_ops.FusedBatchNormV3)
     outputs = kernel(x=x, scale=scale, offset=offset, mean=mean, variance=variance,
-                     epsilon=EPSILON, exponential_avg_factor=1.0 - MOMENTUM,
-                     is_training=True)
+                     epsilon=EPSILON, exponential_avg_factor=factor, is_training=True)
     return outputs[0], outputs[1], outputs[2]
+
+
+def fused_training(x, scale, offset, mean, variance):
+    """Training-mode fused BatchNorm: (y, updated moving mean, updated moving variance)."""
+    return _training_kernel(x, scale, offset, mean, variance, 1.0 - MOMENTUM)
 
 
 def batch_statistics_only(x, scale, offset):
     """Training-mode fused BatchNorm that ignores any moving statistics: the kernel takes
     empty ones (`exponential_avg_factor` 1), so no variable is read."""
-    kernel = (tf.raw_ops.FusedBatchNorm if x.dtype == tf.float32
-              else tf.raw_ops.FusedBatchNormV3)
     empty = graph_cached(_EMPTY_CACHE_ATTR, None, lambda: tf.constant([], tf.float32))
-    return kernel(x=x, scale=scale, offset=offset, mean=empty, variance=empty,
-                  epsilon=EPSILON, exponential_avg_factor=1.0, is_training=True)[0]
+    return _training_kernel(x, scale, offset, empty, empty, 1.0)[0]
 
 
 def apply(x, state, training):
