@@ -30,26 +30,15 @@ def flat_step_function(model, step):
             for an iterator that is not a tf.data one).
         step: the per-replica step, `model.train_step` or `model.test_step`.
     """
-    strategy = model.distribute_strategy
-    reduce_per_replica = _keras_reduce_per_replica()
     step = model._autoconvert_optionals(step)
+    on_replicas = _on_replicas(model, step)
 
     @tf.autograph.experimental.do_not_convert
     def one_step_on_iterator(iterator):
-        outputs = strategy.run(step, args=(iterator.get_next(),))
-        return reduce_per_replica(outputs, strategy, reduction="auto")
+        return on_replicas(iterator.get_next())
 
     traced = tf.function(one_step_on_iterator, reduce_retracing=True)
-    fallback = None
-
-    def function(iterator):
-        nonlocal fallback
-        if isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
-            return traced(iterator)
-        if fallback is None:
-            fallback = model._make_function(step)
-        return fallback(iterator)
-
+    function = _on_iterators(model, step, traced)
     function.traced = traced
     return function
 
@@ -57,6 +46,19 @@ def flat_step_function(model, step):
 def replica_function(model, step):
     """`step(*args)` run on every replica of `model`'s strategy, its outputs reduced as Keras
     reduces a step's logs, traced as one `tf.function` of the (per-replica) arguments."""
+    return tf.function(_on_replicas(model, step), reduce_retracing=True)
+
+
+def iterator_step_function(model, step_on_batch):
+    """`function(iterator) -> logs` as Keras' `fit` calls it: takes the next (per-replica)
+    batch eagerly and hands it to `step_on_batch`, which calls traced functions. An
+    iterator that is not a tf.data one gets Keras' own function of `model.train_step`."""
+    return _on_iterators(model, model.train_step,
+                         lambda iterator: step_on_batch(iterator.get_next()))
+
+
+def _on_replicas(model, step):
+    """`step(*args)` on every replica of `model`'s strategy, outputs reduced as Keras'."""
     strategy = model.distribute_strategy
     reduce_per_replica = _keras_reduce_per_replica()
 
@@ -64,21 +66,20 @@ def replica_function(model, step):
     def on_replicas(*args):
         return reduce_per_replica(strategy.run(step, args=args), strategy, reduction="auto")
 
-    return tf.function(on_replicas, reduce_retracing=True)
+    return on_replicas
 
 
-def iterator_step_function(model, step_on_batch):
-    """`function(iterator) -> logs` as Keras' `fit` calls it: takes the next (per-replica)
-    batch eagerly and hands it to `step_on_batch`, which calls traced functions. An
-    iterator that is not a tf.data one gets Keras' own function of `model.train_step`."""
+def _on_iterators(model, step, on_data_iterator):
+    """`function(iterator)`: `on_data_iterator` for a tf.data (or distributed) iterator,
+    Keras' own function of `step` (made on first need) for any other."""
     fallback = None
 
     def function(iterator):
         nonlocal fallback
         if isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
-            return step_on_batch(iterator.get_next())
+            return on_data_iterator(iterator)
         if fallback is None:
-            fallback = model._make_function(model.train_step)
+            fallback = model._make_function(step)
         return fallback(iterator)
 
     return function
