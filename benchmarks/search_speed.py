@@ -8,7 +8,8 @@ Not part of CI. Writes benchmarks/results/search_speed.json. Usage:
     python benchmarks/search_speed.py --trace-share digits [digits:epoch] [RUN_DIR ...]
 
 `--trace-share` measures instead the share of a whole search spent building step graphs:
-the `trace` events' seconds over the search's seconds (`run_end`, every session), for a fresh
+the `trace` events' seconds (train functions' and, reason "validation", test functions')
+over the search's seconds (`run_end`, every session), for a fresh
 `configs/digits.toml` search ("digits"; "digits:RULE" sets `search.prune.rebuild = RULE`)
 or for finished run directories (e.g. the reduced CIFAR-10 search of search_quality.py); it
 is merged into the results file as "trace_share".
@@ -133,11 +134,13 @@ def trace_share(run_dir: Path) -> dict:
     """Trace seconds over search seconds of a finished search run, from its event log."""
     from asap_keras import events as events_lib
 
-    traces, seconds, epochs = [], 0.0, 0
+    traces, validation, seconds, epochs = [], [], 0.0, 0
     for line in (run_dir / "events.jsonl").read_text().splitlines():
         event = events_lib.decode(line)
         if event.kind == "trace":
             traces.append(event["seconds"])
+            if event.get("reason") == "validation":
+                validation.append(event["seconds"])
         elif event.kind == "run_end":
             seconds += event["seconds"]
         elif event.kind == "epoch":
@@ -146,7 +149,10 @@ def trace_share(run_dir: Path) -> dict:
         raise SystemExit(f"{run_dir} has no run_end: not a finished search")
     return {"run": run_dir.name, "epochs": epochs, "traces": len(traces),
             "trace_seconds": round(sum(traces), 1), "search_seconds": round(seconds, 1),
-            "trace_share": round(sum(traces) / seconds, 3)}
+            "trace_share": round(sum(traces) / seconds, 3),
+            # Test-function traces (logged since 2026-11-25; included in the above).
+            "validation_traces": len(validation),
+            "validation_trace_seconds": round(sum(validation), 1)}
 
 
 def measure_trace_share(targets, out: Path) -> None:

@@ -64,6 +64,7 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         self.clipnorm = None
         self.method = None
         self.traced_structures = 0  # train-function rebuilds so far
+        self.test_functions = 0  # test functions made so far (each traces at its first call)
         # The rebuild rule's state, saved in checkpoints: op-steps wasted on dead ops since the
         # last rebuild, and a structure to trace at the next rebuild instead of the masks'
         # (set by a resume: the step computed it when the checkpoint was written).
@@ -155,6 +156,13 @@ class SearchModel(FlatStepFunctions, BuiltForWorkers, keras.Model):
         if alive_changed:
             self.make_test_function(force=True)
         return True
+
+    def make_test_function(self, force=False):
+        previous = self.test_function
+        function = super().make_test_function(force=force)
+        if function is not previous:
+            self.test_functions += 1
+        return function
 
     def take_rebuild_reasons(self):
         """The reasons of the rebuilds since the last call, joined with '+' (then cleared)."""

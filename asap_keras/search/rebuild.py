@@ -67,6 +67,9 @@ class BreakEven:
         return dead_ops(traced, live) > 0 and self.waste >= self.rebuild_cost(live)
 
 
+# The reason of a test function's trace (validation's first batch after it was remade);
+# every other `trace` event is a train function's.
+VALIDATION_TRACE = "validation"
 _FIRST_BATCH_REASONS = ("start", "grace_end", "epoch_end")  # rebuilt before batch 0
 # Those that trace the whole step: at grace's end alone only the architecture phase is
 # traced (the weight phase's function serves on, `SearchModel.make_train_function`).
@@ -81,10 +84,13 @@ def measured_ratio(traces, epochs) -> float | None:
     and traced the whole step (start or epoch_end among them: grace_end alone traces only
     the architecture phase), with that `epoch` event's steady `step_seconds` (same
     structure all epoch), of an epoch with architecture steps (`grace` false: the
-    two-phase step). The median over such epochs; None without one.
+    two-phase step). The median over such epochs; None without one. Test functions'
+    traces (reason "validation") are left out.
     """
     per_epoch = {}
     for trace in traces:
+        if trace.get("reason") == VALIDATION_TRACE:
+            continue
         per_epoch.setdefault(trace["epoch"], []).append(trace)
     ratios = []
     for epoch in epochs:

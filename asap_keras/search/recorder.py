@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from asap_keras.search import schedules
+from asap_keras.search.rebuild import VALIDATION_TRACE
 from asap_keras.space import relaxation
 
 
@@ -88,6 +89,8 @@ class EventRecorder(keras.callbacks.Callback):
         self._trace_reason = ""
         self._trace_ops = 0
         self._step_times = []
+        self._tests_reported = 0
+        self._test_traced = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -114,6 +117,22 @@ class EventRecorder(keras.callbacks.Callback):
         if (batch + 1) % self.log_every_steps == 0:
             self.event_log.emit("step", epoch=self._epoch, step=batch + 1,
                                 metrics=_metrics(logs))
+
+    def on_test_batch_begin(self, batch, logs=None):
+        # Validation's first batch after the test function was remade traces it (once per
+        # structure it computes): a `trace` event of reason "validation", so a run's trace
+        # seconds hold its test functions' traces as well as its train functions'.
+        self._test_traced = self.model.test_functions != self._tests_reported
+        self._tests_reported = self.model.test_functions
+        self._batch_start = time.perf_counter()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self._test_traced:
+            self._test_traced = False
+            self.event_log.emit("trace", epoch=self._epoch,
+                                seconds=time.perf_counter() - self._batch_start,
+                                live_ops=self.model.network.traced_op_count(),
+                                reason=VALIDATION_TRACE)
 
     def on_epoch_end(self, epoch, logs=None):
         network = self.model.network

@@ -99,3 +99,9 @@ def test_the_ratio_a_run_measures_from_its_first_batch_traces():
     assert measured_ratio(traces[:2], epochs) is None  # and grace_end's partial one
     resumed = [{"epoch": 1, "seconds": 11.0, "reason": "start"}]  # (11 - 0.5) / 0.5 = 21
     assert measured_ratio(resumed + traces[2:], epochs) == pytest.approx((21 + 11) / 2)
+    # A test function's trace (validation, after the epoch's steps) is not the step's: it
+    # leaves the epoch's one step trace measurable.
+    validation = [{"epoch": 4, "seconds": 2.0, "reason": "validation"},
+                  {"epoch": 1, "seconds": 2.0, "reason": "validation"}]
+    assert measured_ratio(traces + validation, epochs) == pytest.approx(11)
+    assert measured_ratio(resumed + validation, epochs) == pytest.approx(21)

@@ -83,10 +83,20 @@ def test_event_stream_tells_the_whole_search(finished_run):
         assert p["weight"] < p["threshold"]
     # Gradual: ops die at several steps, in more than one epoch, not in one final sweep.
     assert len({p["step"] for p in prunes}) >= 3 and len({p["epoch"] for p in prunes}) >= 2
-    traces = [e for e in log if e.kind == "trace"]
+    traces = [e for e in log if e.kind == "trace" and e["reason"] != "validation"]
     assert traces[0]["reason"] == "start" and traces[0]["live_ops"] == epochs[0]["total_ops"]
     assert "grace_end" in {t["reason"] for t in traces}
     assert traces[-1]["live_ops"] < traces[0]["live_ops"]
+    # Validation traces its test function once per structure it computes: first the whole
+    # supernet's, at epoch 0's end; then only after prunes, each smaller, never under the
+    # epoch's live ops (dead ops may still be computed), at most one per epoch.
+    validation = [e for e in log if e.kind == "trace" and e["reason"] == "validation"]
+    assert validation[0]["epoch"] == 0 and validation[0]["live_ops"] == epochs[0]["total_ops"]
+    assert len(validation) >= 2 and len({v["epoch"] for v in validation}) == len(validation)
+    sizes = [v["live_ops"] for v in validation]
+    assert sizes == sorted(set(sizes), reverse=True)
+    for v in validation:
+        assert v["seconds"] > 0 and v["live_ops"] >= epochs[v["epoch"]]["live_ops"]
     assert any(e.kind == "step" for e in log)
 
 
@@ -213,10 +223,14 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     (interrupted,) = list((tmp_path / "killed").iterdir())
     _, resumed = run_search(resume=interrupted)
     traces = [e for e in read_events(straight) if e.kind == "trace"]
-    assert [t["reason"] for t in traces] == ["start", "grace_end"]  # never rebuilt for prunes
+    # Never rebuilt for prunes. Validation traced the test function at epoch 0's end and
+    # again at the end, remade when the search stopped with one op per edge.
+    assert [t["reason"] for t in traces] == ["start", "validation", "grace_end", "validation"]
+    traces = traces[:3]
     epoch_1 = [e for e in read_events(interrupted) if e.kind == "epoch" and e["epoch"] == 1]
     assert epoch_1[0]["live_ops"] < traces[-1]["live_ops"]  # dead ops crossed the checkpoint
-    resumed_trace = [e for e in read_events(interrupted) if e.kind == "trace"][-1]
+    resumed_trace = [e for e in read_events(interrupted)
+                     if e.kind == "trace" and e["reason"] != "validation"][-1]
     assert resumed_trace["reason"] == "start" and resumed_trace["live_ops"] == traces[-1][
         "live_ops"]
     last = [[e for e in read_events(run) if e.kind == "epoch"][-1]
@@ -301,7 +315,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, configs_dir):
     assert all(e["metrics"]["loss"] > 0 and e["metrics"]["arch_loss"] > 0 for e in epochs)
     # The step pruned under the strategy, and a later step ran the rebuilt, smaller graph.
     assert any(e.kind == "prune" and e["epoch"] == 0 for e in log)
-    traces = [e for e in log if e.kind == "trace"]
+    traces = [e for e in log if e.kind == "trace" and e["reason"] != "validation"]
     assert traces[0]["live_ops"] == epochs[0]["total_ops"]
     assert traces[-1]["live_ops"] < traces[0]["live_ops"]
     assert traces[-1]["live_ops"] >= epochs[-1]["live_ops"]
