@@ -121,6 +121,31 @@ def test_mixed_op_is_the_weighted_sum_of_its_alive_ops():
                                0.4 * darts.ops[4](x).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_mixed_op_gradients_are_those_of_the_weighted_sum():
+    # The sum is computed as one stacked product: its gradients must still be Eq. 2's,
+    # d/dw_k = <upstream, o_k(x)> and d/dx = sum_k w_k do_k/dx, with `none` (weight 0.1
+    # here) getting a zero gradient and a lone computed op scaled by its weight.
+    x = tf.random.normal((2, 6, 6, 4), seed=2)
+    upstream = tf.random.normal((2, 6, 6, 4), seed=3)
+    for op_names, alive, w in [(ASAP_OPS, (0, 3, 5, 6), [0.1, 0.2, 0.3, 0.4]),
+                               (DARTS_OPS, (0, 2, 7), [0.1, 0.3, 0.6]),
+                               (DARTS_OPS, (0, 7), [0.1, 0.9])]:
+        mixed = MixedOp(4, 1, op_names)
+        mixed.alive = alive
+        w = tf.constant(w)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([x, w])
+            loss = tf.reduce_sum(mixed(x, w) * upstream)
+            outputs = [mixed.ops[i](x) for i in alive]
+            by_hand = tf.reduce_sum(sum(w[k] * y for k, y in enumerate(outputs)) * upstream)
+        expected_w = [0.0 if op_names[i] == "none" else float(tf.reduce_sum(upstream * y))
+                      for i, y in zip(alive, outputs)]
+        np.testing.assert_allclose(tf.convert_to_tensor(tape.gradient(loss, w)).numpy(),
+                                   expected_w, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(tape.gradient(loss, x).numpy(),
+                                   tape.gradient(by_hand, x).numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_an_op_masked_since_the_last_rebuild_weighs_zero_at_once():
     from asap_keras.space.relaxation import op_weights
 
