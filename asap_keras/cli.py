@@ -109,27 +109,50 @@ def _search(args) -> int:
     if _wrote_elsewhere(run_path):
         return 0
     print(f"asap-keras: the found cell is in {run_path / 'genotype.json'}", file=sys.stderr)
-    ratio = _measured_rebuild_ratio(run_path)
-    if ratio is not None:
-        print(f"asap-keras: tracing an op here cost as much as {ratio:.0f} steps computing it "
-              f"(the search.prune.rebuild_cost_ratio that suits rebuild = \"cost\")",
-              file=sys.stderr)
+    for line in _trace_report(run_path):
+        print(f"asap-keras: {line}", file=sys.stderr)
     print(run_path)  # the last stdout line: `run=$(asap-keras search ... | tail -1)`
     return 0
 
 
-def _measured_rebuild_ratio(run_path):
+def _trace_report(run_path):
+    """What the run's `trace` events tell once it ended: the share of the search spent
+    building step graphs, and the rebuild cost ratio they measure (when one tells)."""
+    from asap_keras.search.rebuild import trace_share
+
+    log = _run_log(run_path)
+    traces = [e for e in log if e.kind == "trace"]
+    share = trace_share(traces, [e for e in log if e.kind == "run_end"])
+    lines = []
+    if share is not None and traces:
+        traced, search = share
+        lines.append(f"building step graphs took {traced:.1f} s of the search's {search:.1f} s "
+                     f"({100 * traced / search:.0f} %, {len(traces)} traces)")
+    ratio = _measured_rebuild_ratio(run_path, log)
+    if ratio is not None:
+        lines.append(f"tracing an op here cost as much as {ratio:.0f} steps computing it "
+                     f"(the search.prune.rebuild_cost_ratio that suits rebuild = \"cost\")")
+    return lines
+
+
+def _measured_rebuild_ratio(run_path, log=None):
     """The rebuild cost ratio the run's own traces measure (None if none tells)."""
-    from asap_keras.analysis.runs import read_events
-    from asap_keras.run_dir import EVENTS_FILE
     from asap_keras.search.rebuild import measured_ratio
 
-    try:
-        log, _ = read_events(run_path / EVENTS_FILE)  # damaged lines skipped: only a hint
-    except OSError:
-        return None
+    log = _run_log(run_path) if log is None else log
     return measured_ratio([e for e in log if e.kind == "trace"],
                           [e for e in log if e.kind == "epoch"])
+
+
+def _run_log(run_path):
+    """The run's events, damaged lines skipped (for hints only); none if unreadable."""
+    from asap_keras.analysis.runs import read_events
+    from asap_keras.run_dir import EVENTS_FILE
+
+    try:
+        return read_events(run_path / EVENTS_FILE)[0]
+    except OSError:
+        return []
 
 
 def _wrote_elsewhere(run_path) -> bool:

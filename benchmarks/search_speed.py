@@ -133,24 +133,21 @@ def interleaved_ratio(pruned, built, dataset, steps, rounds=4):
 def trace_share(run_dir: Path) -> dict:
     """Trace seconds over search seconds of a finished search run, from its event log."""
     from asap_keras import events as events_lib
+    from asap_keras.search.rebuild import VALIDATION_TRACE
+    from asap_keras.search.rebuild import trace_share as share_of
 
-    traces, validation, seconds, epochs = [], [], 0.0, 0
-    for line in (run_dir / "events.jsonl").read_text().splitlines():
-        event = events_lib.decode(line)
-        if event.kind == "trace":
-            traces.append(event["seconds"])
-            if event.get("reason") == "validation":
-                validation.append(event["seconds"])
-        elif event.kind == "run_end":
-            seconds += event["seconds"]
-        elif event.kind == "epoch":
-            epochs += 1
-    if not seconds:
+    log = [events_lib.decode(line)
+           for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    traces = [e for e in log if e.kind == "trace"]
+    share = share_of(traces, [e for e in log if e.kind == "run_end"])
+    if share is None:
         raise SystemExit(f"{run_dir} has no run_end: not a finished search")
-    return {"run": run_dir.name, "epochs": epochs, "traces": len(traces),
-            "trace_seconds": round(sum(traces), 1), "search_seconds": round(seconds, 1),
-            "trace_share": round(sum(traces) / seconds, 3),
-            # Test-function traces (logged since 2026-11-25; included in the above).
+    traced, seconds = share
+    validation = [e["seconds"] for e in traces if e.get("reason") == VALIDATION_TRACE]
+    return {"run": run_dir.name, "epochs": sum(e.kind == "epoch" for e in log),
+            "traces": len(traces), "trace_seconds": round(traced, 1),
+            "search_seconds": round(seconds, 1), "trace_share": round(traced / seconds, 3),
+            # Test-function traces (logged since 19b6812; included in the above).
             "validation_traces": len(validation),
             "validation_trace_seconds": round(sum(validation), 1)}
 

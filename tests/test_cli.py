@@ -85,6 +85,10 @@ def test_a_finished_search_command_exits_at_once_with_everything_written(tmp_pat
     assert json.loads((run / "genotype.json").read_text())["normal"]
     summaries = list((run / "tensorboard").rglob("events.out.tfevents.*"))
     assert summaries and all(f.stat().st_size > 100 for f in summaries)
+    # It says how much of the search went to building step graphs, as its events count it.
+    traced = sum(e["seconds"] for e in log if e["kind"] == "trace")
+    assert (f"building step graphs took {traced:.1f} s of the search's "
+            f"{log[-1]['seconds']:.1f} s") in proc.stderr
 
 
 def test_version(capsys):

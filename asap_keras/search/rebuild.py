@@ -102,3 +102,13 @@ def measured_ratio(traces, epochs) -> float | None:
             continue
         ratios.append(max(found[0]["seconds"] - step, 0.0) / step)
     return statistics.median(ratios) if ratios else None
+
+
+def trace_share(traces, run_ends) -> tuple[float, float] | None:
+    """`(trace seconds, search seconds)` of a run's events: the summed `seconds` of its
+    `trace` events (train and test functions alike) and of its `run_end` events (one per
+    session); None before any session ended with its seconds."""
+    search = sum(float(end.get("seconds") or 0.0) for end in run_ends)
+    if search <= 0:
+        return None
+    return sum(float(trace["seconds"] or 0.0) for trace in traces), search

@@ -2,7 +2,7 @@
 
 import pytest
 
-from asap_keras.search.rebuild import BreakEven, dead_ops, measured_ratio
+from asap_keras.search.rebuild import BreakEven, dead_ops, measured_ratio, trace_share
 
 
 def test_dead_ops():
@@ -105,3 +105,12 @@ def test_the_ratio_a_run_measures_from_its_first_batch_traces():
                   {"epoch": 1, "seconds": 2.0, "reason": "validation"}]
     assert measured_ratio(traces + validation, epochs) == pytest.approx(11)
     assert measured_ratio(resumed + validation, epochs) == pytest.approx(21)
+
+
+def test_the_trace_share_sums_every_trace_over_every_session():
+    traces = [{"seconds": 6.0, "reason": "start"}, {"seconds": 2.0, "reason": "validation"},
+              {"seconds": 4.0, "reason": "start"}]  # the last one: a resumed session's
+    ends = [{"status": "interrupted", "seconds": 30.0}, {"status": "finished", "seconds": 10.0}]
+    assert trace_share(traces, ends) == (12.0, 40.0)
+    assert trace_share(traces, []) is None  # no session ended yet
+    assert trace_share(traces, [{"status": "failed", "seconds": None}]) is None
