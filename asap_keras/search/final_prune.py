@@ -8,12 +8,18 @@ from asap_keras.space.arch_params import CELL_TYPES
 from asap_keras.space.genotype import cell_masks
 
 
-def evaluate_derived_cell(model, genotype, val_dataset) -> dict:
+def evaluate_derived_cell(model, genotype, val_dataset, callbacks=()) -> dict:
     """Validation of the supernet holding only the derived cell, with the search's weights.
 
     Every edge the genotype does not keep is removed and each kept edge keeps its one op:
     DARTS' discretization, where its accuracy drops (ASAP Fig. 6); for ASAP only the edges
     beyond 2 per node go. The masks are put back afterwards: the saved state is the search's.
+
+    Args:
+        model: the `SearchModel` after its search.
+        genotype: the derived cell.
+        val_dataset: the validation batches.
+        callbacks: Keras callbacks of the validation (the recorder, which logs its trace).
 
     Returns:
         `{"val_loss", "val_accuracy", "live_ops", "total_ops"}`.
@@ -26,7 +32,8 @@ def evaluate_derived_cell(model, genotype, val_dataset) -> dict:
         for cell_type in CELL_TYPES:
             arch.masks[cell_type].assign(masks[cell_type].astype(np.float32))
         model.sync_structure("final_prune")
-        logs = model.evaluate(val_dataset, verbose=0, return_dict=True)
+        logs = model.evaluate(val_dataset, verbose=0, return_dict=True,
+                              callbacks=list(callbacks))
         live = network.live_op_count()
     finally:
         for cell_type in CELL_TYPES:

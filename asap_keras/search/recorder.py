@@ -118,6 +118,11 @@ class EventRecorder(keras.callbacks.Callback):
             self.event_log.emit("step", epoch=self._epoch, step=batch + 1,
                                 metrics=_metrics(logs))
 
+    def attribute_to(self, epoch):
+        """Events written from now on belong to `epoch` (after `fit`: the final prune's
+        validation, whose first batch traces the derived cell's test function)."""
+        self._epoch = epoch
+
     def on_test_batch_begin(self, batch, logs=None):
         # Validation's first batch after the test function was remade traces it (once per
         # structure it computes): a `trace` event of reason "validation", so a run's trace

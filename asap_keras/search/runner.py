@@ -293,7 +293,8 @@ def _search(cfg, strategy, runs_dir, run_path, verbose, extra_callbacks, images,
         genotype = final_genotype(model)
         run_dir_lib.atomic_write_text(run_path / run_dir_lib.GENOTYPE_FILE,
                                       genotype.to_json() + "\n")
-        final = evaluate_derived_cell(model, genotype, data.val_dataset())
+        recorder.attribute_to(last_epoch())
+        final = evaluate_derived_cell(model, genotype, data.val_dataset(), [recorder])
         log.emit("final_prune", epoch=last_epoch(), genotype=genotype.to_dict(),
                  val_accuracy_before=recorder.last_val_accuracy, **final)
         outcome.finish(_stop_reason(model) or "epoch_cap")

@@ -90,7 +90,11 @@ def test_event_stream_tells_the_whole_search(finished_run):
     # Validation traces its test function once per structure it computes: first the whole
     # supernet's, at epoch 0's end; then only after prunes, each smaller, never under the
     # epoch's live ops (dead ops may still be computed), at most one per epoch.
-    validation = [e for e in log if e.kind == "trace" and e["reason"] == "validation"]
+    # The last one is the final prune's: the derived cell's test function, after the epochs.
+    *validation, final = [e for e in log if e.kind == "trace" and e["reason"] == "validation"]
+    final_prune = next(e for e in log if e.kind == "final_prune")
+    assert log.index(epochs[-1]) < log.index(final) < log.index(final_prune)
+    assert (final["epoch"], final["live_ops"]) == (final_prune["epoch"], final_prune["live_ops"])
     assert validation[0]["epoch"] == 0 and validation[0]["live_ops"] == epochs[0]["total_ops"]
     assert len(validation) >= 2 and len({v["epoch"] for v in validation}) == len(validation)
     sizes = [v["live_ops"] for v in validation]
@@ -172,6 +176,7 @@ def test_the_rebuild_ratio_hint_is_never_an_error(tmp_path):
     (broken / "events.jsonl").write_text('{"v": 1, "kind": "trace"\n')
     assert cli._measured_rebuild_ratio(broken) is None  # a hint: never an error
     assert cli._measured_rebuild_ratio(tmp_path / "missing") is None
+    assert cli._trace_report(broken) == cli._trace_report(tmp_path / "missing") == []
 
 
 def test_genotype_file_event_and_derive_agree(finished_run, capsys):
@@ -223,9 +228,11 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     (interrupted,) = list((tmp_path / "killed").iterdir())
     _, resumed = run_search(resume=interrupted)
     traces = [e for e in read_events(straight) if e.kind == "trace"]
-    # Never rebuilt for prunes. Validation traced the test function at epoch 0's end and
-    # again at the end, remade when the search stopped with one op per edge.
-    assert [t["reason"] for t in traces] == ["start", "validation", "grace_end", "validation"]
+    # Never rebuilt for prunes. Validation traced the test function at epoch 0's end, again
+    # at the end (remade when the search stopped with one op per edge), and once more for
+    # the final prune's derived cell.
+    assert [t["reason"] for t in traces] == ["start", "validation", "grace_end",
+                                             "validation", "validation"]
     traces = traces[:3]
     epoch_1 = [e for e in read_events(interrupted) if e.kind == "epoch" and e["epoch"] == 1]
     assert epoch_1[0]["live_ops"] < traces[-1]["live_ops"]  # dead ops crossed the checkpoint
