@@ -131,6 +131,10 @@ class RunView:
     genotypes: dict = field(default_factory=dict)  # epoch -> genotype dict
     errors: list = field(default_factory=list)
     sessions: int = 0
+    # Step graphs built (`trace` events, train and test functions) and their seconds, over
+    # every session: the part of the run's time spent tracing rather than computing.
+    traces: int = 0
+    trace_seconds: float = 0.0
     log_found: bool = False
     diverged_at: int | None = None
 
@@ -217,6 +221,12 @@ def _start(view: RunView, data: dict) -> None:
         view.diverged_at = None
 
 
+def _trace(view: RunView, data: dict) -> None:
+    seconds = _number(data["seconds"])
+    view.traces += 1
+    view.trace_seconds += max(seconds or 0.0, 0.0)
+
+
 def _step(view: RunView, data: dict) -> None:
     epoch = int(data["epoch"])
     view.step = (epoch, int(data["step"]))
@@ -292,8 +302,8 @@ def _end(view: RunView, data: dict) -> None:
         _mark_diverged(view, int(diverged.group(1)))
 
 
-_FOLDS = {"run_start": _start, "step": _step, "epoch": _epoch, "train_epoch": _train_epoch,
-          "prune": _prune, "pareto": _pareto, "genotype": _genotype,
+_FOLDS = {"run_start": _start, "trace": _trace, "step": _step, "epoch": _epoch,
+          "train_epoch": _train_epoch, "prune": _prune, "pareto": _pareto, "genotype": _genotype,
           "final_prune": _final_prune, "run_end": _end}
 
 

@@ -1,8 +1,11 @@
-"""The header text of a run: diverged, failed, and numbers logged as null."""
+"""The header text of a run: diverged, failed, traces, and numbers logged as null."""
+
+import json
 
 from asap_keras import events
 from tests.tui.conftest import diverged_lines, recorded_events
 from tui import state
+from tui.charts import format_seconds
 from tui.widgets.cell_graph import cell_text, edge_rows
 from tui.widgets.prune_log import row_cells
 from tui.widgets.run_header import header_text
@@ -55,3 +58,22 @@ def test_null_numbers_are_shown_as_null_in_the_cell_and_prune_log():
     assert rows and all(any(op.weight is None for op in row.ops) for row in rows)
     assert "null" in cell_text(rows, "normal").plain
     assert row_cells(view.prunes[0])[5] == "null"
+
+
+def test_the_header_counts_the_step_graphs_traced_and_their_seconds():
+    evts = recorded_events()
+    lines = [events.encode(e.kind, when=e.time, **e.data) for e in evts]
+    # By hand from the raw log: every trace event, train and test functions alike.
+    raw = [json.loads(line) for line in lines]
+    traces = [e["seconds"] for e in raw if e["kind"] == "trace"]
+    assert len(traces) >= 2
+    line = header_text(fold(lines), evts[-1].time + 1, True).plain
+    assert f"({len(traces)} graph traces {format_seconds(sum(traces))})" in line
+    # A trace logged without its seconds (null) still counts; nothing else moves.
+    nulled = [*lines[:-1], events.encode("trace", when=evts[-1].time, epoch=0,
+                                         seconds=float("nan"), live_ops=3), lines[-1]]
+    line = header_text(fold(nulled), evts[-1].time + 1, True).plain
+    assert f"({len(traces) + 1} graph traces {format_seconds(sum(traces))})" in line
+    # A log without trace events (a retraining run's) shows no count.
+    plain = [text for text in lines if '"kind":"trace"' not in text]
+    assert "graph traces" not in header_text(fold(plain), evts[-1].time + 1, True).plain

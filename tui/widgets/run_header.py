@@ -1,4 +1,5 @@
-"""The header line: run name, status, epoch, elapsed time, follow state, log problems."""
+"""The header line: run name, status, epoch, elapsed time (and the step graphs traced in
+it), follow state, log problems."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def header_text(view: state.RunView, now: float, following: bool) -> Text:
         per = f"/{view.steps_per_epoch}" if view.steps_per_epoch else ""
         text.append(f" · step {view.step[1]}{per} of epoch {view.step[0] + 1}")
     text.append(f" · elapsed {format_seconds(state.elapsed(view, now))}")
+    if view.traces:
+        text.append(f" ({view.traces} graph traces {format_seconds(view.trace_seconds)})")
     points = view.points()
     if points and points[-1].live_ops is not None:
         text.append(_search_numbers(points[-1]))
