@@ -128,18 +128,18 @@ def _trace_report(run_path):
         traced, search = share
         lines.append(f"building step graphs took {traced:.1f} s of the search's {search:.1f} s "
                      f"({100 * traced / search:.0f} %, {len(traces)} traces)")
-    ratio = _measured_rebuild_ratio(run_path, log)
+    ratio = _measured_rebuild_ratio(log)
     if ratio is not None:
         lines.append(f"tracing an op here cost as much as {ratio:.0f} steps computing it "
                      f"(the search.prune.rebuild_cost_ratio that suits rebuild = \"cost\")")
     return lines
 
 
-def _measured_rebuild_ratio(run_path, log=None):
-    """The rebuild cost ratio the run's own traces measure (None if none tells)."""
+def _measured_rebuild_ratio(log):
+    """The rebuild cost ratio a run's own traces measure, from its events `log` (None if
+    none tells)."""
     from asap_keras.search.rebuild import measured_ratio
 
-    log = _run_log(run_path) if log is None else log
     return measured_ratio([e for e in log if e.kind == "trace"],
                           [e for e in log if e.kind == "epoch"])
 

@@ -174,8 +174,8 @@ def test_the_rebuild_ratio_hint_is_never_an_error(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "events.jsonl").write_text('{"v": 1, "kind": "trace"\n')
-    assert cli._measured_rebuild_ratio(broken) is None  # a hint: never an error
-    assert cli._measured_rebuild_ratio(tmp_path / "missing") is None
+    assert cli._measured_rebuild_ratio(cli._run_log(broken)) is None  # a hint: never an error
+    assert cli._measured_rebuild_ratio(cli._run_log(tmp_path / "missing")) is None
     assert cli._trace_report(broken) == cli._trace_report(tmp_path / "missing") == []
 
 
@@ -250,8 +250,8 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     # The straight run's one non-grace trace is grace_end's, which traced only the
     # architecture phase: no rebuild to measure. The resume's start traced the whole step at
     # the first batch of its epoch: the run measures its rebuild ratio from it.
-    assert cli._measured_rebuild_ratio(straight) is None
-    assert cli._measured_rebuild_ratio(interrupted) > 0
+    assert cli._measured_rebuild_ratio(cli._run_log(straight)) is None
+    assert cli._measured_rebuild_ratio(cli._run_log(interrupted)) > 0
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
