@@ -79,59 +79,25 @@ def batch_statistics_only(x, scale, offset):
     return _training_kernel(x, scale, offset, empty, empty, 1.0)[0]
 
 
-TRAIN, FROZEN, INFER = "train", "frozen", "infer"
-
-
-def mode(training) -> str:
-    """The BatchNorm mode of a call: `INFER` (moving statistics) unless `training`; in
-    training `FROZEN` inside `moving_statistics_frozen()` (batch statistics, the moving
-    ones neither read nor updated), else `TRAIN` (batch statistics, moving ones updated)."""
-    if not training:
-        return INFER
-    return FROZEN if statistics_frozen() else TRAIN
-
-
-def variables(state, bn_mode):
-    """The variables `normalize` reads from `state` in `bn_mode`, in its order: scale and
-    offset if affine, then the moving mean and variance unless `FROZEN`."""
-    out = [state["gamma"], state["beta"]] if "gamma" in state else []
-    return out if bn_mode == FROZEN else out + [state["mean"], state["var"]]
-
-
-def statistics(state, bn_mode):
-    """The variables `normalize`'s updates are for: moving mean and variance in `TRAIN`."""
-    return [state["mean"], state["var"]] if bn_mode == TRAIN else []
-
-
-def normalize(x, take, affine, bn_mode, updates):
-    """Normalizes `x` with values taken from the iterator `take` (`variables`' order),
-    appending the updated moving mean and variance to `updates` in `TRAIN` mode."""
-    if affine:
-        scale, offset = next(take), next(take)
-    else:
-        scale, offset = unit_scale_offset(x.shape[-1])
-    if bn_mode == FROZEN:
-        return batch_statistics_only(x, scale, offset)
-    mean, variance = next(take), next(take)
-    if bn_mode == TRAIN:
-        # The fused op moves the statistics itself (exponential_avg_factor), which keeps
-        # the traced graph several nodes smaller per BatchNorm.
-        y, new_mean, new_variance = fused_training(x, scale, offset, mean, variance)
-        updates += (new_mean, new_variance)
-        return y
-    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, scale, offset, mean=mean, variance=variance,
-                                               epsilon=EPSILON, is_training=False)
-    return y
-
-
 def apply(x, state, training):
     """Normalizes `x` with the BatchNorm `state` (moving "mean" and "var" Variables, and
     "gamma" and "beta" if affine), updating the moving statistics when training outside
     `moving_statistics_frozen()`."""
-    bn_mode = mode(training)
-    updates = []
-    take = iter([v.value for v in variables(state, bn_mode)])
-    y = normalize(x, take, "gamma" in state, bn_mode, updates)
-    for variable, value in zip(statistics(state, bn_mode), updates):
-        variable.assign(value)
+    if "gamma" in state:
+        scale, offset = state["gamma"].value, state["beta"].value
+    else:
+        scale, offset = unit_scale_offset(x.shape[-1])
+    if training and statistics_frozen():
+        return batch_statistics_only(x, scale, offset)
+    if training:
+        # The fused op updates the moving statistics itself (exponential_avg_factor),
+        # which keeps the traced graph several nodes smaller per BatchNorm.
+        y, mean, var = fused_training(x, scale, offset, state["mean"].value,
+                                      state["var"].value)
+        state["mean"].assign(mean)
+        state["var"].assign(var)
+        return y
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+        x, scale, offset, mean=state["mean"].value, variance=state["var"].value,
+        epsilon=EPSILON, is_training=False)
     return y

@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from asap_keras.space import batch_norm, edge_function, graph_cache
 from asap_keras.space.ops import make_op
 from asap_keras.space.primitives import NONE
 
@@ -40,27 +39,27 @@ class MixedOp(keras.layers.Layer):
         scaled by its weight, so the network passes them. `none` adds zeros, so it is
         skipped in the sum (its weight still normalises Phi). An edge with no alive op
         (pruned away) contributes zeros.
-
-        The sum is computed by the function of the edge's structure (`edge_function`),
-        shared by every edge alike. The alive ops' variables are taken here (in this layer's
-        autocast and stateless scopes) and passed to it, read or not.
         """
         if not self.alive:
             return tf.zeros_like(x[:, ::self.stride, ::self.stride, :])
-        ops = [self.ops[i] for i in self.alive]
-        bn_mode = batch_norm.mode(training)
-        values = [v.value for op in ops for v in op.state_variables(bn_mode)]
-        if tf.distribute.has_strategy():
-            # A distributed variable passed into a function gets no gradient there (only
-            # plain ones, read inside, do): under a strategy the values are read here.
-            values = [tf.convert_to_tensor(v) for v in values]
-        relu_x = graph_cache.relu(x) if any(op.reads_relu() for op in ops) else None
-        y, updates = edge_function.weighted_sum([op.spec() for op in ops], bn_mode, x,
-                                                relu_x, weights, values)
-        statistics = [v for op in ops for v in op.statistics(bn_mode)]
-        for variable, value in zip(statistics, updates, strict=True):
-            variable.assign(value)
-        return y
+        if weights is None and len(self.alive) == 1:
+            return self.ops[self.alive[0]](x, training=training)
+        out = None
+        weights = tf.unstack(weights, num=len(self.alive))
+        for k, index in enumerate(self.alive):
+            if self.op_names[index] == NONE:
+                continue
+            y = self.ops[index](x, training=training)
+            # Phi is float32 (the softmax of float32 alphas); the ops compute in the policy's
+            # compute dtype (float16/bfloat16 under mixed precision). Keras' __call__ already
+            # casts float arguments to it; called any other way, the sum still type-checks.
+            # The weight on the right: a constant scalar there (the weight step) gets
+            # TensorFlow's one-op Mul gradient.
+            term = y * tf.cast(weights[k], y.dtype)
+            out = term if out is None else out + term
+        if out is None:  # only `none` ops alive
+            return self.ops[self.alive[0]](x, training=training)
+        return out
 
     def reads_input(self):
         """Whether the edge's output depends on its input: some alive op is not `none`."""

@@ -1,17 +1,51 @@
-"""Candidate op layers: each a single lean Keras layer owning its variables.
+"""Candidate op layers: each a single lean Keras layer computing with raw tf.nn calls.
 
 One Keras layer per op (rather than a stack of nested Relu/Conv/BatchNorm layers) keeps the
-Python work per op small when the whole supernet is traced; see benchmarks/README.md. What an
-op computes is a plain function in `op_kernels`, named by the layer's `spec()`.
+Python work per op small when the whole supernet is traced; see benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from asap_keras.errors import ConfigError
-from asap_keras.space import batch_norm, graph_cache, op_kernels
+from asap_keras.space import batch_norm, graph_cache
 from asap_keras.space.primitives import NONE, SKIP
+
+
+def _depthwise(x, kernel, stride=1):
+    """An undilated depthwise convolution ("SAME"), the kernel called directly:
+    `tf.nn.depthwise_conv2d` adds shape and rate constants that nothing reads."""
+    return tf.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel,
+                                            strides=[1, stride, stride, 1], padding="SAME")
+
+
+def _dilated_depthwise(x, kernel, dilation):
+    """A "SAME" depthwise convolution dilated by `dilation` (stride 1), as
+    `tf.nn.depthwise_conv2d` computes it (space-to-batch, a "VALID" convolution,
+    batch-to-space) with the paddings worked out here from the static shape: its wrapper
+    builds them from a dozen graph nodes per call. (The fused kernel's own `dilations`
+    attribute is avoided: on CPU its registered gradient disagrees with this one.)
+    """
+    if dilation == 1:
+        return _depthwise(x, kernel)
+    spatial = x.shape[1:3]
+    if any(n is None for n in spatial):
+        return tf.nn.depthwise_conv2d(x, kernel, (1, 1, 1, 1), "SAME",
+                                      dilations=(dilation, dilation))
+    paddings, crops = [], []
+    for size, k in zip(spatial, kernel.shape[:2]):
+        total = (k - 1) * dilation  # the dilated kernel's extent, less one
+        start, end = total // 2, total - total // 2
+        extra = -(size + start + end) % dilation  # to a multiple of the block
+        paddings.append([start, end + extra])
+        crops.append([0, extra])
+    block = [dilation, dilation]
+    x = tf.raw_ops.SpaceToBatchND(input=x, block_shape=block, paddings=paddings)
+    x = tf.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel, strides=[1, 1, 1, 1],
+                                         padding="VALID")
+    return tf.raw_ops.BatchToSpaceND(input=x, block_shape=block, crops=crops)
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -63,46 +97,8 @@ class OpLayer(keras.layers.Layer):
             state["beta"] = self.add_weight(name=f"{name}_beta", initializer="zeros", **kw)
         return state
 
-    kind = None  # the computing function's name in `op_kernels.KERNELS`
-
-    def _params(self):
-        """The static arguments of the kernel (beyond input, values and mode)."""
-        return {"stride": self.stride, "affine": self.affine}
-
-    def _layout(self):
-        """The kernel's weights in the order it takes them: variables and BatchNorm states."""
-        return []
-
-    def spec(self):
-        """`(kind, ((name, value), ...))`: everything the computation depends on besides
-        the input and the variables' values; equal specs compute alike."""
-        return self.kind, tuple(sorted(self._params().items()))
-
-    def reads_relu(self):
-        """Whether the computation starts from the ReLU of its input."""
-        return self.kind in op_kernels.READS_RELU
-
-    def state_variables(self, bn_mode):
-        """The variables the computation reads in `bn_mode`, in the kernel's order."""
-        out = []
-        for item in self._layout():
-            out += batch_norm.variables(item, bn_mode) if isinstance(item, dict) else [item]
-        return out
-
-    def statistics(self, bn_mode):
-        """The moving statistics the kernel's `updates` are for, in their order."""
-        return [v for item in self._layout() if isinstance(item, dict)
-                for v in batch_norm.statistics(item, bn_mode)]
-
-    def call(self, x, training=False):
-        bn_mode = batch_norm.mode(training)
-        updates = []
-        take = iter([v.value for v in self.state_variables(bn_mode)])
-        relu_x = graph_cache.relu(x) if self.reads_relu() else None
-        y = op_kernels.run(self.spec(), x, relu_x, take, bn_mode, updates)
-        for variable, value in zip(self.statistics(bn_mode), updates):
-            variable.assign(value)
-        return y
+    def _apply_bn(self, x, state, training):
+        return batch_norm.apply(x, state, training)
 
     def compute_output_shape(self, input_shape):
         h, w = input_shape[1], input_shape[2]
@@ -129,13 +125,12 @@ class SepConv(OpLayer):
         self.bn2 = self._bn("bn2", c)
         self.built = True
 
-    kind = "sep_conv"
-
-    def _params(self):
-        return {**super()._params(), "kernel_size": self.kernel_size}
-
-    def _layout(self):
-        return [self.dw1, self.pw1, self.bn1, self.dw2, self.pw2, self.bn2]
+    def call(self, x, training=False):
+        s = self.stride
+        x = _depthwise(graph_cache.relu(x), self.dw1.value, s)
+        x = self._apply_bn(tf.nn.conv2d(x, self.pw1.value, 1, "SAME"), self.bn1, training)
+        x = _depthwise(graph_cache.relu(x), self.dw2.value)
+        return self._apply_bn(tf.nn.conv2d(x, self.pw2.value, 1, "SAME"), self.bn2, training)
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size}
@@ -157,14 +152,13 @@ class DilConv(OpLayer):
         self.bn = self._bn("bn", c)
         self.built = True
 
-    kind = "dil_conv"
-
-    def _params(self):
-        return {**super()._params(), "kernel_size": self.kernel_size,
-                "dilation": self.dilation}
-
-    def _layout(self):
-        return [self.dw, self.pw, self.bn]
+    def call(self, x, training=False):
+        s, d = self.stride, self.dilation
+        # A depthwise convolution cannot stride and dilate at once: dilate, then subsample.
+        x = _dilated_depthwise(graph_cache.relu(x), self.dw.value, d)
+        if s == 2:
+            x = x[:, ::2, ::2, :]
+        return self._apply_bn(tf.nn.conv2d(x, self.pw.value, 1, "SAME"), self.bn, training)
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size,
@@ -189,13 +183,10 @@ class Pool(OpLayer):
         self.bn = self._bn("bn", channels) if with_bn else None
         self.built = True
 
-    kind = "pool"
-
-    def _params(self):
-        return {**super()._params(), "pool_mode": self.mode, "with_bn": self.with_bn}
-
-    def _layout(self):
-        return [self.bn] if self.with_bn else []
+    def call(self, x, training=False):
+        pool = tf.nn.max_pool2d if self.mode == "max" else tf.nn.avg_pool2d
+        x = pool(x, 3, self.stride, "SAME")
+        return self._apply_bn(x, self.bn, training) if self.with_bn else x
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "with_bn": self.with_bn}
@@ -212,10 +203,8 @@ class Identity(OpLayer):
                               f"Received: stride={stride}")
         self.built = True
 
-    kind = "identity"
-
-    def _params(self):
-        return {}
+    def call(self, x, training=False):
+        return x
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -226,10 +215,8 @@ class Zero(OpLayer):
         super().__init__(channels, stride, affine, **kwargs)
         self.built = True
 
-    kind = "zero"
-
-    def _params(self):
-        return {"stride": self.stride}
+    def call(self, x, training=False):
+        return tf.zeros_like(x[:, ::self.stride, ::self.stride, :])
 
 
 @keras.saving.register_keras_serializable(package="asap_keras")
@@ -252,13 +239,13 @@ class FactorizedReduce(OpLayer):
         self.bn = self._bn("bn", channels)
         self.built = True
 
-    kind = "factorized_reduce"
-
-    def _params(self):
-        return {"affine": self.affine}
-
-    def _layout(self):
-        return [self.conv1, self.conv2, self.bn]
+    def call(self, x, training=False):
+        x = graph_cache.relu(x)
+        a = tf.nn.conv2d(x, self.conv1.value, 2, "SAME")
+        # The offset branch: shift by one pixel, padding the far edge so odd sizes still match.
+        shifted = tf.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))[:, 1:, 1:, :]
+        b = tf.nn.conv2d(shifted, self.conv2.value, 2, "SAME")
+        return self._apply_bn(tf.concat([a, b], axis=-1), self.bn, training)
 
     def get_config(self):
         return {**super().get_config(), "in_channels": self.in_channels}
@@ -283,10 +270,9 @@ class ReLUConvBN(OpLayer):
         self.bn = self._bn("bn", channels)
         self.built = True
 
-    kind = "relu_conv_bn"
-
-    def _layout(self):
-        return [self.kernel, self.bn]
+    def call(self, x, training=False):
+        x = tf.nn.conv2d(graph_cache.relu(x), self.kernel.value, self.stride, "SAME")
+        return self._apply_bn(x, self.bn, training)
 
     def get_config(self):
         return {**super().get_config(), "in_channels": self.in_channels,
@@ -340,10 +326,9 @@ class Stem(OpLayer):
         self.bn = self._bn("bn", channels)
         self.built = True
 
-    kind = "stem"
-
-    def _layout(self):
-        return [self.kernel, self.bn]
+    def call(self, x, training=False):
+        x = tf.nn.conv2d(x, self.kernel.value, self.stride, "SAME")
+        return self._apply_bn(x, self.bn, training)
 
     def get_config(self):
         return {**super().get_config(), "in_channels": self.in_channels}

@@ -206,8 +206,8 @@ def test_ops_pruned_at_an_epoch_end_leave_the_traced_step():
         return wrapped
 
     for e, edge in enumerate(net.cells[0].edges):
-        for k, op in enumerate(edge.ops):  # what feeds an op's variables into the step
-            op.state_variables = spy((e, k), op.state_variables)
+        for k, op in enumerate(edge.ops):
+            op.call = spy((e, k), op.call)
     prune, follow = ScheduledPrune(model.method), FollowPrunes()
     for cb in (prune, follow):
         cb.set_model(model)

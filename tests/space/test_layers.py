@@ -217,8 +217,7 @@ def test_edges_share_one_relu_of_their_input_and_compute_the_same():
         return [op for op in graph.get_operations() if op.type == "Relu"]
 
     distinct_inputs = {op.inputs[0].name for op in relus(plain_graph)}
-    # The step's own graph (the ops' inner ReLUs are in the edge functions): the plain cell
-    # takes 2 preprocessing ReLUs and one per edge, for all of the edge's ops.
-    assert len(relus(plain_graph)) == 2 + len(cell.edges)
-    # shared: one per distinct input, the 2 cell inputs and the 5 node inputs of the edges
-    assert len(relus(shared_graph)) == len(distinct_inputs) == 2 + 5
+    # 2 preprocessing + (2 per sep_conv + 1 per dil_conv) per edge, in the plain cell
+    assert len(relus(plain_graph)) == 2 + 3 * len(cell.edges)
+    # shared: the 2 cell inputs, the 5 node inputs of the edges, and the sep_convs' inner one
+    assert len(relus(shared_graph)) == len(distinct_inputs) == 2 + 5 + len(cell.edges)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from asap_keras.replicas import clip_by_global_norm
-from asap_keras.space import batch_norm, op_kernels
+from asap_keras.space import batch_norm, ops
 
 
 def _values_and_gradients(fn, x, kernel):
@@ -30,8 +30,7 @@ def test_dilated_depthwise_is_tf_nn_depthwise_conv2d(size, k, dilation):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, *size, 3)).astype("float32")
     kernel = rng.normal(size=(k, k, 3, 1)).astype("float32")
-    ours = _values_and_gradients(lambda a, w: op_kernels.dilated_depthwise(a, w, dilation),
-                                 x, kernel)
+    ours = _values_and_gradients(lambda a, w: ops._dilated_depthwise(a, w, dilation), x, kernel)
     ref = _values_and_gradients(
         lambda a, w: tf.nn.depthwise_conv2d(a, w, (1, 1, 1, 1), "SAME",
                                             dilations=(dilation, dilation)), x, kernel)
@@ -45,7 +44,7 @@ def test_undilated_depthwise_is_tf_nn_depthwise_conv2d(stride):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 7, 8, 4)).astype("float32")
     kernel = rng.normal(size=(3, 3, 4, 1)).astype("float32")
-    ours = _values_and_gradients(lambda a, w: op_kernels.depthwise(a, w, stride), x, kernel)
+    ours = _values_and_gradients(lambda a, w: ops._depthwise(a, w, stride), x, kernel)
     ref = _values_and_gradients(
         lambda a, w: tf.nn.depthwise_conv2d(a, w, (1, stride, stride, 1), "SAME"), x, kernel)
     for a, b in zip(ours, ref):
