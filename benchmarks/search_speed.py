@@ -143,7 +143,8 @@ def trace_share(run_dir: Path) -> dict:
     if share is None:
         raise SystemExit(f"{run_dir} has no run_end: not a finished search")
     traced, seconds = share
-    validation = [e["seconds"] for e in traces if e.get("reason") == VALIDATION_TRACE]
+    # A trace logged without its seconds (null) counts as 0 s, as in `trace_share`.
+    validation = [e["seconds"] or 0.0 for e in traces if e.get("reason") == VALIDATION_TRACE]
     return {"run": run_dir.name, "epochs": sum(e.kind == "epoch" for e in log),
             "traces": len(traces), "trace_seconds": round(traced, 1),
             "search_seconds": round(seconds, 1), "trace_share": round(traced / seconds, 3),

@@ -122,7 +122,7 @@ def test_mixed_op_is_the_weighted_sum_of_its_alive_ops():
 
 
 def test_mixed_op_gradients_are_those_of_the_weighted_sum():
-    # The sum is computed as one stacked product: its gradients must still be Eq. 2's,
+    # The sum is computed op by op (a product and a sum each): its gradients are Eq. 2's,
     # d/dw_k = <upstream, o_k(x)> and d/dx = sum_k w_k do_k/dx, with `none` (weight 0.1
     # here) getting a zero gradient and a lone computed op scaled by its weight.
     x = tf.random.normal((2, 6, 6, 4), seed=2)
