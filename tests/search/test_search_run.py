@@ -30,6 +30,18 @@ class InterruptAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+class InterruptAfterEpoch(keras.callbacks.Callback):
+    """Simulates a kill after an epoch's checkpoint, before the search's end is written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, configs_dir=None):
     from tests.conftest import ROOT
@@ -252,6 +264,39 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     # the first batch of its epoch: the run measures its rebuild ratio from it.
     assert cli._measured_rebuild_ratio(cli._run_log(straight)) is None
     assert cli._measured_rebuild_ratio(cli._run_log(interrupted)) > 0
+
+
+def test_a_resume_that_only_remains_to_end_validates_the_derived_cell(tmp_path, configs_dir):
+    # Killed after the last epoch's checkpoint: the resume has no epoch left and goes straight
+    # to the final prune. Under the cost rule that checkpoint holds a step still computing
+    # dead ops (no prune paid for a rebuild), which the resume would trace for its next
+    # step; the final prune must validate the derived cell all the same, as the straight
+    # run does.
+    overrides = ['search.prune.rebuild="cost"', "search.prune.rebuild_cost_ratio=1e6"]
+    straight_cfg = load_config(configs_dir / "smoke.toml",
+                               [f"run.runs_dir='{tmp_path / 'straight'}'", *overrides])
+    straight, _ = run_search(straight_cfg)
+    cfg = load_config(configs_dir / "smoke.toml",
+                      [f"run.runs_dir='{tmp_path / 'killed'}'", *overrides])
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, extra_callbacks=[InterruptAfterEpoch(2)])
+    (interrupted,) = list((tmp_path / "killed").iterdir())
+    assert not [e for e in read_events(interrupted) if e.kind == "final_prune"]
+    _, resumed = run_search(resume=interrupted)
+    assert resumed.to_json() == (straight / "genotype.json").read_text().strip()
+    finals = []
+    for run in (straight, interrupted):
+        log = read_events(run)
+        (final,) = [e for e in log if e.kind == "final_prune"]
+        # The final prune's validation traced the derived cell: 3 cells x 8 edges x 1 op.
+        last_trace = [e for e in log if e.kind == "trace"][-1]
+        assert (last_trace["reason"], last_trace["live_ops"]) == ("validation", 24)
+        finals.append(final)
+    assert [e["start_epoch"] for e in read_events(interrupted) if e.kind == "run_start"] == [
+        0, 3]
+    assert finals[1]["live_ops"] == finals[0]["live_ops"] == 24
+    assert finals[1]["val_accuracy"] == pytest.approx(finals[0]["val_accuracy"], abs=1e-6)
+    assert finals[1]["val_loss"] == pytest.approx(finals[0]["val_loss"], rel=1e-5)
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, configs_dir, finished_run):
