@@ -223,12 +223,9 @@ def test_resume_after_a_kill_mid_epoch_reaches_the_same_genotype(tmp_path, confi
             assert resumed_row == pytest.approx(straight_row, abs=1e-5)
 
 
-def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp_path,
-                                                                            configs_dir):
-    # A rebuild cost no prune pays: from grace's end the step keeps computing every op, and
-    # its dead ops cross the epoch-1 checkpoint. The resumed step must compute them too: it
-    # then sums the gradients in the same order and its numbers are the straight run's, bit
-    # for bit (a step rebuilt from the masks agrees only to rounding).
+def _cost_rule_runs_never_rebuilt(tmp_path, configs_dir, kill):
+    """A straight smoke search and one stopped by the callback `kill`, both under the cost
+    rule with a ratio no prune pays: their step computes every op from grace's end on."""
     overrides = ['search.prune.rebuild="cost"', "search.prune.rebuild_cost_ratio=1e6"]
     straight_cfg = load_config(configs_dir / "smoke.toml",
                                [f"run.runs_dir='{tmp_path / 'straight'}'", *overrides])
@@ -236,8 +233,19 @@ def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp
     cfg = load_config(configs_dir / "smoke.toml",
                       [f"run.runs_dir='{tmp_path / 'killed'}'", *overrides])
     with pytest.raises(KeyboardInterrupt):
-        run_search(cfg, extra_callbacks=[InterruptAt(epoch=2, batch=1)])
+        run_search(cfg, extra_callbacks=[kill])
     (interrupted,) = list((tmp_path / "killed").iterdir())
+    return straight, interrupted
+
+
+def test_a_resume_under_the_cost_rule_traces_the_step_the_search_was_running(tmp_path,
+                                                                            configs_dir):
+    # A rebuild cost no prune pays: from grace's end the step keeps computing every op, and
+    # its dead ops cross the epoch-1 checkpoint. The resumed step must compute them too: it
+    # then sums the gradients in the same order and its numbers are the straight run's, bit
+    # for bit (a step rebuilt from the masks agrees only to rounding).
+    straight, interrupted = _cost_rule_runs_never_rebuilt(tmp_path, configs_dir,
+                                                          InterruptAt(epoch=2, batch=1))
     _, resumed = run_search(resume=interrupted)
     traces = [e for e in read_events(straight) if e.kind == "trace"]
     # Never rebuilt for prunes. Validation traced the test function at epoch 0's end, again
@@ -272,15 +280,8 @@ def test_a_resume_that_only_remains_to_end_validates_the_derived_cell(tmp_path, 
     # dead ops (no prune paid for a rebuild), which the resume would trace for its next
     # step; the final prune must validate the derived cell all the same, as the straight
     # run does.
-    overrides = ['search.prune.rebuild="cost"', "search.prune.rebuild_cost_ratio=1e6"]
-    straight_cfg = load_config(configs_dir / "smoke.toml",
-                               [f"run.runs_dir='{tmp_path / 'straight'}'", *overrides])
-    straight, _ = run_search(straight_cfg)
-    cfg = load_config(configs_dir / "smoke.toml",
-                      [f"run.runs_dir='{tmp_path / 'killed'}'", *overrides])
-    with pytest.raises(KeyboardInterrupt):
-        run_search(cfg, extra_callbacks=[InterruptAfterEpoch(2)])
-    (interrupted,) = list((tmp_path / "killed").iterdir())
+    straight, interrupted = _cost_rule_runs_never_rebuilt(tmp_path, configs_dir,
+                                                          InterruptAfterEpoch(2))
     assert not [e for e in read_events(interrupted) if e.kind == "final_prune"]
     _, resumed = run_search(resume=interrupted)
     assert resumed.to_json() == (straight / "genotype.json").read_text().strip()
